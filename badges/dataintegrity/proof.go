@@ -1,0 +1,212 @@
+// Package dataintegrity creates and verifies W3C Data Integrity proofs with
+// the eddsa-rdfc-2022 cryptosuite (Ed25519 over RDFC-1.0 canonical N-Quads),
+// and verifies the two legacy forms that share its algorithm: the eddsa-2022
+// cryptosuite name and Ed25519Signature2020.
+//
+// Documents are handled as decoded JSON (map[string]any) so that members this
+// package does not know are signed and verified as they are.
+package dataintegrity
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/insigne/insigne/internal/base58"
+)
+
+// Proof types and cryptosuites.
+const (
+	TypeDataIntegrity        = "DataIntegrityProof"
+	TypeEd25519Signature2020 = "Ed25519Signature2020"
+	SuiteEdDSARDFC2022       = "eddsa-rdfc-2022"
+	SuiteEdDSA2022           = "eddsa-2022" // earlier name of the same algorithm
+	PurposeAssertion         = "assertionMethod"
+)
+
+// Canonicalizer produces RDFC-1.0 canonical N-Quads for a JSON-LD document.
+type Canonicalizer interface {
+	Canonicalize(doc any) (string, error)
+}
+
+// Options describe the proof to create.
+type Options struct {
+	VerificationMethod string
+	Created            time.Time // zero: now
+	Purpose            string    // empty: assertionMethod
+}
+
+// Sign returns a copy of doc with a DataIntegrityProof (eddsa-rdfc-2022)
+// appended to its proofs. doc itself is not modified. A document that
+// already has proofs keeps them (a proof set): the new proof signs the
+// document without any of them.
+func Sign(c Canonicalizer, doc map[string]any, key ed25519.PrivateKey, opts Options) (map[string]any, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, errors.New("dataintegrity: signing key is not an Ed25519 private key")
+	}
+	if opts.VerificationMethod == "" {
+		return nil, errors.New("dataintegrity: verification method is required")
+	}
+	created := opts.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	purpose := opts.Purpose
+	if purpose == "" {
+		purpose = PurposeAssertion
+	}
+	proof := map[string]any{
+		"type":               TypeDataIntegrity,
+		"cryptosuite":        SuiteEdDSARDFC2022,
+		"created":            created.UTC().Format(time.RFC3339),
+		"verificationMethod": opts.VerificationMethod,
+		"proofPurpose":       purpose,
+	}
+	data, err := hashData(c, doc, proof)
+	if err != nil {
+		return nil, err
+	}
+	proof["proofValue"] = "z" + base58.Encode(ed25519.Sign(key, data))
+
+	out := make(map[string]any, len(doc)+1)
+	for k, v := range doc {
+		out[k] = v
+	}
+	out["proof"] = append(Proofs(doc), proof)
+	return out, nil
+}
+
+// Proofs returns the document's proofs as a list, whether "proof" holds one
+// object or an array. Members that are not objects are left out.
+func Proofs(doc map[string]any) []any {
+	var list []any
+	switch p := doc["proof"].(type) {
+	case map[string]any:
+		list = []any{p}
+	case []any:
+		for _, e := range p {
+			if m, ok := e.(map[string]any); ok {
+				list = append(list, m)
+			}
+		}
+	}
+	return list
+}
+
+// Supported reports whether this package can verify the proof.
+func Supported(proof map[string]any) bool {
+	switch proof["type"] {
+	case TypeDataIntegrity:
+		cs := proof["cryptosuite"]
+		return cs == SuiteEdDSARDFC2022 || cs == SuiteEdDSA2022
+	case TypeEd25519Signature2020:
+		return true
+	}
+	return false
+}
+
+// Select returns the first supported proof with the given purpose, so that a
+// document with several proofs verifies when any one of them is ours to check
+// (selected by type and cryptosuite, never by position).
+func Select(doc map[string]any, purpose string) (map[string]any, error) {
+	proofs := Proofs(doc)
+	if len(proofs) == 0 {
+		return nil, ErrNoProof
+	}
+	for _, p := range proofs {
+		m := p.(map[string]any)
+		if Supported(m) && m["proofPurpose"] == purpose {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: none of the %d proofs is an Ed25519 Data Integrity proof for %s", ErrUnsupported, len(proofs), purpose)
+}
+
+// Errors a caller may want to tell apart.
+var (
+	ErrNoProof      = errors.New("dataintegrity: the document has no proof")
+	ErrUnsupported  = errors.New("dataintegrity: unsupported proof")
+	ErrBadSignature = errors.New("dataintegrity: the signature does not match the document")
+)
+
+// Verify checks proof (one of doc's proofs, see Select) with the public key
+// of its verification method. The caller resolves the key and decides
+// whether its controller may speak for the issuer.
+func Verify(c Canonicalizer, doc map[string]any, proof map[string]any, key ed25519.PublicKey) error {
+	if !Supported(proof) {
+		return fmt.Errorf("%w: type %v, cryptosuite %v", ErrUnsupported, proof["type"], proof["cryptosuite"])
+	}
+	if len(key) != ed25519.PublicKeySize {
+		return errors.New("dataintegrity: the verification key is not an Ed25519 public key")
+	}
+	if c, ok := proof["created"]; ok {
+		s, _ := c.(string)
+		if _, err := parseDateTime(s); err != nil {
+			return fmt.Errorf("dataintegrity: proof created %q is not a date-time", c)
+		}
+	}
+	pv, _ := proof["proofValue"].(string)
+	if len(pv) < 2 || pv[0] != 'z' {
+		return errors.New("dataintegrity: proofValue is not a base58btc multibase value")
+	}
+	if len(pv) > 128 { // an Ed25519 signature takes 88 characters; base58 decoding is quadratic
+		return fmt.Errorf("dataintegrity: proofValue is %d characters long, too long for an Ed25519 signature", len(pv))
+	}
+	sig, err := base58.Decode(pv[1:])
+	if err != nil {
+		return fmt.Errorf("dataintegrity: proofValue: %w", err)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("dataintegrity: proofValue holds %d bytes, an Ed25519 signature has 64", len(sig))
+	}
+	config := make(map[string]any, len(proof))
+	for k, v := range proof {
+		if k != "proofValue" {
+			config[k] = v
+		}
+	}
+	data, err := hashData(c, doc, config)
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(key, data, sig) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// hashData is SHA-256(canonical proof configuration) ‖ SHA-256(canonical
+// document without proof): the proof hash comes first (vc-di-eddsa §3.3.4).
+func hashData(c Canonicalizer, doc, proofConfig map[string]any) ([]byte, error) {
+	unsecured := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if k != "proof" {
+			unsecured[k] = v
+		}
+	}
+	cfg := make(map[string]any, len(proofConfig)+1)
+	for k, v := range proofConfig {
+		cfg[k] = v
+	}
+	cfg["@context"] = doc["@context"]
+
+	docNQ, err := c.Canonicalize(unsecured)
+	if err != nil {
+		return nil, fmt.Errorf("dataintegrity: canonicalizing the document: %w", err)
+	}
+	cfgNQ, err := c.Canonicalize(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dataintegrity: canonicalizing the proof options: %w", err)
+	}
+	ph := sha256.Sum256([]byte(cfgNQ))
+	dh := sha256.Sum256([]byte(docNQ))
+	return append(ph[:], dh[:]...), nil
+}
+
+// parseDateTime accepts an XML Schema dateTime as used in proofs: RFC 3339,
+// with or without fractional seconds.
+func parseDateTime(s string) (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, s)
+}
