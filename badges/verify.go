@@ -229,7 +229,7 @@ func (v *Verifier) verifyJSON(ctx context.Context, r *Report, raw []byte, doc ma
 	kind := credentialKind(doc)
 	if legacy {
 		r.add("schema", legacyRequired(doc) == nil, orDefault(legacyRequired(doc), "VCDM 1.1 credential: required members present (the OB 3.0 JSON Schema describes VCDM 2.0)"))
-	} else if err := v.schemas.ValidateCredential(doc); err != nil {
+	} else if err := v.schemas.ValidateCredential(proofAsList(doc)); err != nil {
 		r.add("schema", false, "the credential does not follow the 1EdTech JSON Schema: "+plain(err))
 	} else {
 		r.add("schema", true, "follows the 1EdTech "+kind+" JSON Schema")
@@ -261,6 +261,22 @@ func (v *Verifier) verifyJSON(ctx context.Context, r *Report, raw []byte, doc ma
 			v.checkClrNested(ctx, r, doc, opts, depth)
 		}
 	}
+}
+
+// proofAsList returns doc with a single proof object wrapped in a list. The
+// 1EdTech schema wants a list, VCDM 2.0 allows either and both mean the same
+// RDF; widespread signers (the Digital Bazaar stack) write an object.
+func proofAsList(doc map[string]any) map[string]any {
+	p, ok := doc["proof"].(map[string]any)
+	if !ok {
+		return doc
+	}
+	c := make(map[string]any, len(doc))
+	for k, v := range doc {
+		c[k] = v
+	}
+	c["proof"] = []any{p}
+	return c
 }
 
 func orDefault(err error, msg string) string {
