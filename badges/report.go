@@ -46,7 +46,7 @@ type Report struct {
 	Summary    *Summary        `json:"summary,omitempty"`
 	Checks     []Check         `json:"checks"`
 	Nested     []*Report       `json:"nested,omitempty"`
-	Credential json.RawMessage `json:"-"` // the credential as verified (JSON)
+	Credential json.RawMessage `json:"-"`                // the credential as verified (JSON)
 	Status     string          `json:"status,omitempty"` // "revoked" or "suspended" when a status list says so
 }
 

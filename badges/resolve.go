@@ -33,7 +33,7 @@ var ErrOffline = errors.New("needs the network, and verification is offline")
 // id, with the controller it belongs to.
 type ResolvedKey struct {
 	Public     crypto.PublicKey // ed25519.PublicKey, *ecdsa.PublicKey or (JWT only) *rsa.PublicKey
-	Controller string // who the key speaks for; empty when nothing says
+	Controller string           // who the key speaks for; empty when nothing says
 	// Confirmed is true when the controller itself vouches for the key: a
 	// did:key (self-certifying), or a controller/DID document fetched from
 	// the controller that lists the key for assertions.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,7 @@ const (
 var (
 	obContext      = regexp.MustCompile(`^https://purl\.imsglobal\.org/spec/ob/v3p0/context(-3\.\d\.\d)*\.json$`)
 	obContextAlias = map[string]bool{
-		"https://purl.imsglobal.org/spec/ob/v3p0/context.json":            true,
+		"https://purl.imsglobal.org/spec/ob/v3p0/context.json":           true,
 		"https://purl.imsglobal.org/spec/ob/v3p0/context/ob_v3p0.jsonld": true,
 	}
 	clrContext = regexp.MustCompile(`^https://purl\.imsglobal\.org/spec/clr/v2p0/context(-2\.\d\.\d)*\.json$`)
@@ -361,12 +362,7 @@ func (v *Verifier) checkEmbeddedProof(ctx context.Context, r *Report, doc map[st
 		r.add("proof", false, "the signing key could not be found: "+plain(err))
 		return
 	}
-	pub, ok := rk.Public.(ed25519.PublicKey)
-	if !ok {
-		r.add("proof", false, "the verification method is not an Ed25519 key")
-		return
-	}
-	if err := dataintegrity.Verify(v.canon, doc, proof, pub); err != nil {
+	if err := v.verifyProof(doc, proof, rk); err != nil {
 		if errors.Is(err, dataintegrity.ErrBadSignature) {
 			r.add("proof", false, "the signature does not match: the credential was modified after it was signed, or signed with another key")
 		} else {
@@ -380,6 +376,22 @@ func (v *Verifier) checkEmbeddedProof(ctx context.Context, r *Report, doc map[st
 	}
 	r.add("proof", true, fmt.Sprintf("the %s signature is valid; %s", suite, rk.How))
 	v.issuerCheck(r, issuerID, rk, vm)
+}
+
+// verifyProof checks the signature with the suite the proof names.
+func (v *Verifier) verifyProof(doc, proof map[string]any, rk *ResolvedKey) error {
+	if proof["cryptosuite"] == dataintegrity.SuiteECDSASD2023 {
+		pub, ok := rk.Public.(*ecdsa.PublicKey)
+		if !ok {
+			return errors.New("ecdsa-sd-2023 needs a P-256 verification key")
+		}
+		return dataintegrity.VerifyECDSASD(v.canon, doc, proof, pub)
+	}
+	pub, ok := rk.Public.(ed25519.PublicKey)
+	if !ok {
+		return errors.New("the verification method is not an Ed25519 key")
+	}
+	return dataintegrity.Verify(v.canon, doc, proof, pub)
 }
 
 // issuerCheck binds the verified key to the credential's issuer.

@@ -97,6 +97,11 @@ func Proofs(doc map[string]any) []any {
 
 // Supported reports whether this package can verify the proof.
 func Supported(proof map[string]any) bool {
+	return isEdDSA(proof) || (proof["type"] == TypeDataIntegrity && proof["cryptosuite"] == SuiteECDSASD2023)
+}
+
+// isEdDSA reports whether the proof is one of the Ed25519 RDFC suites.
+func isEdDSA(proof map[string]any) bool {
 	switch proof["type"] {
 	case TypeDataIntegrity:
 		cs := proof["cryptosuite"]
@@ -121,7 +126,7 @@ func Select(doc map[string]any, purpose string) (map[string]any, error) {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: none of the %d proofs is an Ed25519 Data Integrity proof for %s", ErrUnsupported, len(proofs), purpose)
+	return nil, fmt.Errorf("%w: none of the %d proofs is a supported Data Integrity proof for %s", ErrUnsupported, len(proofs), purpose)
 }
 
 // Errors a caller may want to tell apart.
@@ -135,7 +140,7 @@ var (
 // of its verification method. The caller resolves the key and decides
 // whether its controller may speak for the issuer.
 func Verify(c Canonicalizer, doc map[string]any, proof map[string]any, key ed25519.PublicKey) error {
-	if !Supported(proof) {
+	if !isEdDSA(proof) {
 		return fmt.Errorf("%w: type %v, cryptosuite %v", ErrUnsupported, proof["type"], proof["cryptosuite"])
 	}
 	if len(key) != ed25519.PublicKeySize {
