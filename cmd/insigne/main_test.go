@@ -81,8 +81,8 @@ func TestVerifyExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"verify", "--offline", filepath.Join(examples, "simple.json")}, exitOK},        // valid with warnings offline
-		{[]string{"verify", "--offline", filepath.Join(examples, "simple-json.png")}, exitOK},    // baked
+		{[]string{"verify", "--offline", filepath.Join(examples, "simple.json")}, exitOK},     // valid with warnings offline
+		{[]string{"verify", "--offline", filepath.Join(examples, "simple-json.png")}, exitOK}, // baked
 		{[]string{"verify", "--offline", filepath.Join(examples, "simple-err-type.json")}, exitInvalid},
 		{[]string{"verify", "--offline", "--at", "2000-01-01T00:00:00Z", filepath.Join(examples, "simple.json")}, exitInvalid},
 		{[]string{"verify", "--offline", filepath.Join(examples, "README.md")}, exitUnusable},
