@@ -618,15 +618,7 @@ func (v *Verifier) checkEndorsements(ctx context.Context, r *Report, doc map[str
 	if len(found) == 0 {
 		return
 	}
-	bad := 0
-	for _, e := range found {
-		nr := v.nested(ctx, e, opts, depth)
-		if nr.Verdict == Invalid {
-			bad++
-		}
-		r.Nested = append(r.Nested, nr)
-	}
-	if bad > 0 {
+	if bad := v.verifyAll(ctx, r, found, opts, depth); bad > 0 {
 		r.add("endorsements", false, fmt.Sprintf("%d of %d endorsements do not verify", bad, len(found)))
 	} else {
 		r.add("endorsements", true, fmt.Sprintf("%d endorsements verify", len(found)))
@@ -637,19 +629,24 @@ func (v *Verifier) checkEndorsements(ctx context.Context, r *Report, doc map[str
 func (v *Verifier) checkClrNested(ctx context.Context, r *Report, doc map[string]any, opts Options, depth int) {
 	subj, _ := doc["credentialSubject"].(map[string]any)
 	list, _ := subj["verifiableCredential"].([]any)
-	bad := 0
-	for _, c := range list {
-		nr := v.nested(ctx, c, opts, depth)
+	if bad := v.verifyAll(ctx, r, list, opts, depth); bad > 0 {
+		r.add("nested", false, fmt.Sprintf("%d of %d credentials in the record do not verify", bad, len(list)))
+	} else {
+		r.add("nested", true, fmt.Sprintf("all %d credentials in the record verify", len(list)))
+	}
+}
+
+// verifyAll verifies nested credentials, adds their reports to r and
+// returns how many are invalid.
+func (v *Verifier) verifyAll(ctx context.Context, r *Report, list []any, opts Options, depth int) (bad int) {
+	for _, e := range list {
+		nr := v.nested(ctx, e, opts, depth)
 		if nr.Verdict == Invalid {
 			bad++
 		}
 		r.Nested = append(r.Nested, nr)
 	}
-	if bad > 0 {
-		r.add("nested", false, fmt.Sprintf("%d of %d credentials in the record do not verify", bad, len(list)))
-	} else {
-		r.add("nested", true, fmt.Sprintf("all %d credentials in the record verify", len(list)))
-	}
+	return bad
 }
 
 func (v *Verifier) nested(ctx context.Context, e any, opts Options, depth int) *Report {
