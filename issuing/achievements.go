@@ -1,0 +1,224 @@
+package issuing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/insigne/insigne/badges"
+)
+
+// AchievementSpec is an achievement as administrators write it: the OB 3.0
+// Achievement fields (its id and creator are Insigne's to set) and how long
+// credentials stay valid.
+type AchievementSpec struct {
+	badges.Achievement
+	// ValidForDays, when set, gives every credential a validUntil that many
+	// days after its issue.
+	ValidForDays int `json:"validForDays,omitempty"`
+}
+
+// DecodeAchievementSpec reads a spec strictly: unknown fields and wrong
+// types are errors naming the field.
+func DecodeAchievementSpec(data []byte) (AchievementSpec, error) {
+	var a AchievementSpec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return a, decodeErr(err)
+	}
+	return a, nil
+}
+
+func decodeErr(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &InputError{Field: te.Field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &InputError{Reason: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)}
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return &InputError{Field: strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), Reason: "unknown field"}
+	}
+	return &InputError{Reason: "malformed JSON: " + err.Error()}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	default:
+		return "a number"
+	}
+}
+
+// check validates a spec the surest way: by building a credential with it,
+// so that whatever issuance would refuse is refused now, naming the field.
+func (s *Service) checkSpec(iss *Issuer, spec AchievementSpec) error {
+	if strings.TrimSpace(spec.Name) == "" {
+		return inputErr("name", "is required")
+	}
+	if spec.Criteria == nil || (spec.Criteria.Narrative == "" && spec.Criteria.ID == "") {
+		return inputErr("criteria", "needs a narrative or an id (URL)")
+	}
+	if spec.ValidForDays < 0 || spec.ValidForDays > 36500 {
+		return inputErr("validForDays", "must be between 0 and 36500")
+	}
+	if spec.ID != "" || spec.Creator != nil {
+		return inputErr("id", "id and creator are set by Insigne")
+	}
+	a := s.achievementDoc("00000000-0000-4000-8000-000000000000", iss, spec)
+	_, err := badges.BuildAchievementCredential(badges.AwardParams{
+		Issuer: s.profile(iss), Achievement: a,
+		Recipient: badges.Recipient{Email: "check@example.org"},
+	})
+	if err != nil {
+		var fe *badges.FieldError
+		if errors.As(err, &fe) {
+			return &InputError{Field: strings.TrimPrefix(fe.Field, "credentialSubject.achievement."), Reason: fe.Reason}
+		}
+		return &InputError{Reason: err.Error()}
+	}
+	return nil
+}
+
+// profile is the issuer as credentials name it.
+func (s *Service) profile(iss *Issuer) badges.Profile {
+	p := badges.Profile{ID: s.IssuerID(iss.Slug), Type: []string{"Profile"}, Name: iss.Name, URL: iss.URL, Email: iss.Email, Description: iss.Description}
+	if iss.ImageURL != "" {
+		p.Image = &badges.Image{ID: iss.ImageURL, Type: "Image"}
+	}
+	return p
+}
+
+func (s *Service) achievementDoc(id string, iss *Issuer, spec AchievementSpec) badges.Achievement {
+	a := spec.Achievement
+	a.ID = s.AchievementURL(id)
+	if len(a.Type) == 0 {
+		a.Type = []string{"Achievement"}
+	}
+	creator := s.profile(iss)
+	a.Creator = &creator
+	return a
+}
+
+// CreateAchievement adds a badge class to an issuer.
+func (s *Service) CreateAchievement(ctx context.Context, actor, slug string, spec AchievementSpec) (*Achievement, error) {
+	iss, err := s.store.Issuer(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSpec(iss, spec); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	a := Achievement{ID: newUUID(), Issuer: slug, Version: 1, Data: data, CreatedAt: s.now()}
+	if err := s.store.CreateAchievement(ctx, a, AuditEntry{At: s.now(), Actor: actor, Action: "achievement.create", Issuer: slug, Target: s.AchievementURL(a.ID)}); err != nil {
+		return nil, fmt.Errorf("create achievement: %w", err)
+	}
+	return &a, nil
+}
+
+// UpdateAchievement edits a badge class. Once it has been awarded, the edit
+// makes a new version: credentials keep the version they were issued with.
+func (s *Service) UpdateAchievement(ctx context.Context, actor, id string, spec AchievementSpec) (*Achievement, error) {
+	cur, err := s.store.Achievement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := s.store.Issuer(ctx, cur.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSpec(iss, spec); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	a := Achievement{ID: id, Issuer: cur.Issuer, Data: data, CreatedAt: s.now()}
+	v, err := s.store.UpdateAchievement(ctx, a, AuditEntry{At: s.now(), Actor: actor, Action: "achievement.update", Issuer: cur.Issuer, Target: s.AchievementURL(id)})
+	if err != nil {
+		return nil, fmt.Errorf("update achievement: %w", err)
+	}
+	a.Version = v
+	return &a, nil
+}
+
+// Achievement returns the latest version of an achievement.
+func (s *Service) Achievement(ctx context.Context, id string) (*Achievement, error) {
+	return s.store.Achievement(ctx, id)
+}
+
+// Achievements lists an issuer's achievements (latest versions).
+func (s *Service) Achievements(ctx context.Context, slug string) ([]Achievement, error) {
+	return s.store.Achievements(ctx, slug)
+}
+
+// Spec decodes an achievement's stored spec.
+func (a *Achievement) Spec() (AchievementSpec, error) {
+	var spec AchievementSpec
+	if err := json.Unmarshal(a.Data, &spec); err != nil {
+		return spec, fmt.Errorf("achievement %s version %d: %w", a.ID, a.Version, err)
+	}
+	return spec, nil
+}
+
+// AchievementDocument is the public OB 3.0 Achievement at its id; version 0
+// means the latest.
+func (s *Service) AchievementDocument(ctx context.Context, id string, version int) (map[string]any, error) {
+	var a *Achievement
+	var err error
+	if version > 0 {
+		a, err = s.store.AchievementVersion(ctx, id, version)
+	} else {
+		a, err = s.store.Achievement(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	iss, err := s.store.Issuer(ctx, a.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := a.Spec()
+	if err != nil {
+		return nil, err
+	}
+	doc := s.achievementDoc(a.ID, iss, spec)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	out["@context"] = []string{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+	out["version"] = fmt.Sprint(a.Version)
+	return out, nil
+}
+
+func (spec AchievementSpec) validUntil(from time.Time) *time.Time {
+	if spec.ValidForDays == 0 {
+		return nil
+	}
+	t := from.AddDate(0, 0, spec.ValidForDays)
+	return &t
+}

@@ -1,0 +1,352 @@
+package issuing
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/mail"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/badges/dataintegrity"
+	"github.com/insigne/insigne/badges/statuslist"
+)
+
+// RecipientInput names one recipient of an award.
+type RecipientInput struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+	DID   string `json:"did,omitempty"`
+}
+
+// EvidenceInput is one piece of evidence: a narrative, a URL (an uploaded
+// file's URL among them), or both.
+type EvidenceInput struct {
+	URL         string `json:"url,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Narrative   string `json:"narrative,omitempty"`
+	Description string `json:"description,omitempty"`
+	Genre       string `json:"genre,omitempty"`
+	Audience    string `json:"audience,omitempty"`
+}
+
+// AwardRequest awards one achievement to one or many recipients.
+type AwardRequest struct {
+	Achievement string           `json:"achievement"` // its URL or uuid
+	Recipients  []RecipientInput `json:"recipients"`
+	Narrative   string           `json:"narrative,omitempty"`
+	Evidence    []EvidenceInput  `json:"evidence,omitempty"`
+	Results     []badges.Result  `json:"results,omitempty"`
+}
+
+// MaxRecipients caps one award request (a bulk job).
+const MaxRecipients = 100000
+
+// AchievementIDFrom accepts an achievement's URL or bare uuid.
+func (s *Service) AchievementIDFrom(ref string) (string, error) {
+	id := strings.TrimPrefix(ref, s.base+"/achievements/")
+	if !IsUUID(id) {
+		return "", inputErr("achievement", "must be an achievement URL of this service or its uuid")
+	}
+	return id, nil
+}
+
+// Prepared is an award request checked and bound to one achievement
+// version, ready to run now or as a job.
+type Prepared struct {
+	Issuer             string
+	AchievementID      string
+	AchievementVersion int
+	Request            AwardRequest
+}
+
+// Prepare checks an award request and finds its achievement; the caller
+// authorizes against Issuer before running it.
+func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, error) {
+	id, err := s.AchievementIDFrom(req.Achievement)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.Achievement(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, inputErr("achievement", "no achievement %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Recipients) == 0 {
+		return nil, inputErr("recipients", "at least one recipient is required")
+	}
+	if len(req.Recipients) > MaxRecipients {
+		return nil, inputErr("recipients", "at most %d recipients in one request", MaxRecipients)
+	}
+	for i, e := range req.Evidence {
+		if e.URL == "" && e.Narrative == "" {
+			return nil, inputErr(fmt.Sprintf("evidence[%d]", i), "needs a url or a narrative")
+		}
+		if e.URL != "" {
+			if err := checkHTTPURL(fmt.Sprintf("evidence[%d].url", i), e.URL); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &Prepared{Issuer: a.Issuer, AchievementID: a.ID, AchievementVersion: a.Version, Request: req}, nil
+}
+
+// IsBulk tells whether a prepared award should run as a job.
+func (s *Service) IsBulk(p *Prepared) bool { return len(p.Request.Recipients) > s.syncLimit }
+
+func checkRecipient(field string, r RecipientInput) error {
+	if r.Email == "" && r.DID == "" {
+		return inputErr(field, "needs an email or a did")
+	}
+	if r.Email != "" {
+		if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != strings.TrimSpace(r.Email) {
+			return inputErr(field+".email", "%q is not an e-mail address", r.Email)
+		}
+	}
+	if len(r.Name) > 200 {
+		return inputErr(field+".name", "is longer than 200 characters")
+	}
+	return nil
+}
+
+// signer holds what every credential of one award needs.
+type signer struct {
+	s         *Service
+	iss       *Issuer
+	profile   badges.Profile
+	ach       badges.Achievement
+	spec      AchievementSpec
+	achID     string
+	version   int
+	vm        string
+	key       ed25519.PrivateKey
+	req       AwardRequest
+	evidence  []badges.Evidence
+	validFrom time.Time
+	actor     string
+}
+
+func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*signer, error) {
+	a, err := s.store.AchievementVersion(ctx, p.AchievementID, p.AchievementVersion)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := s.store.Issuer(ctx, a.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := a.Spec()
+	if err != nil {
+		return nil, err
+	}
+	k, kp, err := s.activeKey(ctx, iss.Slug, PurposeDI)
+	if err != nil {
+		return nil, err
+	}
+	priv, ok := kp.Private.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("issuer %s: data integrity key is not Ed25519", iss.Slug)
+	}
+	ev := make([]badges.Evidence, 0, len(p.Request.Evidence))
+	for _, e := range p.Request.Evidence {
+		ev = append(ev, badges.Evidence{ID: e.URL, Type: []string{"Evidence"}, Name: e.Name, Narrative: e.Narrative,
+			Description: e.Description, Genre: e.Genre, Audience: e.Audience})
+	}
+	// Seconds only: credentials carry dates to the second.
+	now := s.now().UTC().Truncate(time.Second)
+	return &signer{s: s, iss: iss, profile: s.profile(iss), ach: s.achievementDoc(a.ID, iss, spec), spec: spec,
+		achID: a.ID, version: a.Version, vm: s.verificationMethod(iss.Slug, k), key: priv,
+		req: p.Request, evidence: ev, validFrom: now, actor: actor}, nil
+}
+
+// sign builds and signs the credential for one recipient at one status slot.
+func (g *signer) sign(r RecipientInput, sl slot) (Credential, error) {
+	id := newUUID()
+	idx := strconv.Itoa(sl.index)
+	listURL := g.s.StatusListURL(g.iss.Slug, sl.list)
+	c, err := badges.BuildAchievementCredential(badges.AwardParams{
+		ID: "urn:uuid:" + id, Issuer: g.profile, Achievement: g.ach,
+		Recipient: badges.Recipient{Email: strings.TrimSpace(r.Email), DID: r.DID, Name: r.Name},
+		ValidFrom: g.validFrom, ValidUntil: g.spec.validUntil(g.validFrom),
+		Narrative: g.req.Narrative, Evidence: g.evidence, Results: g.req.Results,
+		Status: &badges.CredentialStatus{ID: listURL + "#" + idx, Type: "BitstringStatusListEntry",
+			StatusPurpose: "revocation", StatusListIndex: idx, StatusListCredential: listURL},
+	})
+	if err != nil {
+		var fe *badges.FieldError
+		if errors.As(err, &fe) {
+			return Credential{}, &InputError{Field: fe.Field, Reason: fe.Reason}
+		}
+		return Credential{}, err
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return Credential{}, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Credential{}, err
+	}
+	signed, err := dataintegrity.Sign(g.s.canon, doc, g.key, dataintegrity.Options{VerificationMethod: g.vm, Created: g.validFrom})
+	if err != nil {
+		return Credential{}, fmt.Errorf("sign: %w", err)
+	}
+	out, err := json.Marshal(signed)
+	if err != nil {
+		return Credential{}, err
+	}
+	return Credential{ID: id, Issuer: g.iss.Slug, AchievementID: g.achID, AchievementVersion: g.version,
+		RecipientEmail: badges.NormalizeEmail(r.Email), RecipientName: r.Name, RecipientDID: r.DID,
+		StatusList: sl.list, StatusIndex: sl.index, State: StateActive, Signed: out, CreatedAt: g.s.now()}, nil
+}
+
+// signAll signs rows in parallel. Each result is a credential or an error
+// for that row.
+func (g *signer) signAll(rows []RecipientInput, firstRow int, slots []slot) ([]Credential, []error) {
+	creds := make([]Credential, len(rows))
+	errs := make([]error, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), len(rows))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				field := fmt.Sprintf("recipients[%d]", firstRow+i)
+				if err := checkRecipient(field, rows[i]); err != nil {
+					errs[i] = err
+					continue
+				}
+				creds[i], errs[i] = g.sign(rows[i], slots[i])
+			}
+		})
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return creds, errs
+}
+
+func (g *signer) audit(c Credential) AuditEntry {
+	return AuditEntry{At: g.s.now(), Actor: g.actor, Action: "credential.award", Issuer: c.Issuer, Target: "urn:uuid:" + c.ID,
+		Detail: "achievement " + c.AchievementID + " v" + strconv.Itoa(c.AchievementVersion)}
+}
+
+// Award issues credentials now, all or nothing: a recipient that cannot be
+// awarded fails the whole request with an error naming it.
+func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Credential, error) {
+	g, err := s.newSigner(ctx, actor, p)
+	if err != nil {
+		return nil, err
+	}
+	rows := p.Request.Recipients
+	for attempt := 0; ; attempt++ {
+		slots, err := s.allocate(ctx, g.iss.Slug, len(rows), attempt > 0)
+		if err != nil {
+			return nil, err
+		}
+		creds, errs := g.signAll(rows, 0, slots)
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
+			}
+		}
+		audit := make([]AuditEntry, len(creds))
+		for i, c := range creds {
+			audit[i] = g.audit(c)
+		}
+		err = s.store.InsertCredentials(ctx, creds, nil, audit)
+		// A conflict means another node took one of our status indexes
+		// meanwhile: sign again with fresh ones.
+		if errors.Is(err, ErrConflict) && attempt < 4 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("award: %w", err)
+		}
+		s.log.InfoContext(ctx, "award", "issuer", g.iss.Slug, "achievement", g.achID, "credentials", len(creds), "actor", actor)
+		return creds, nil
+	}
+}
+
+// slot is a place in a status list.
+type slot struct{ list, index int }
+
+// listFull is when an issuer moves on to a new status list: random picks
+// stay cheap and each list keeps a crowd to hide in.
+const listFull = statuslist.MinSize * 3 / 4
+
+type allocator struct {
+	mu    sync.Mutex
+	lists map[string]*listHint
+}
+
+// listHint is what this node knows of an issuer's current list: the
+// indexes taken, refreshed from the store now and then; another node's
+// picks show up as a conflict on insert, which refreshes it.
+type listHint struct {
+	list   int
+	used   map[int]bool
+	loaded time.Time
+}
+
+func (s *Service) allocate(ctx context.Context, slug string, n int, refresh bool) ([]slot, error) {
+	s.alloc.mu.Lock()
+	defer s.alloc.mu.Unlock()
+	h := s.alloc.lists[slug]
+	if h == nil || refresh || s.now().Sub(h.loaded) > 30*time.Second {
+		list, _, err := s.store.StatusUsage(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		if list == 0 {
+			list = 1
+		}
+		used, err := s.store.UsedStatusIndexes(ctx, slug, list)
+		if err != nil {
+			return nil, err
+		}
+		h = &listHint{list: list, used: make(map[int]bool, len(used)+n), loaded: s.now()}
+		for _, i := range used {
+			h.used[i] = true
+		}
+		s.alloc.lists[slug] = h
+	}
+	out := make([]slot, 0, n)
+	for len(out) < n {
+		if len(h.used) >= listFull {
+			h.list++
+			h.used = make(map[int]bool, n)
+		}
+		i := rand.IntN(statuslist.MinSize)
+		if h.used[i] {
+			continue
+		}
+		h.used[i] = true
+		out = append(out, slot{h.list, i})
+	}
+	return out, nil
+}
+
+// Credential returns one issued credential.
+func (s *Service) Credential(ctx context.Context, id string) (*Credential, error) {
+	if !IsUUID(id) {
+		return nil, fmt.Errorf("credential %q: %w", id, ErrNotFound)
+	}
+	return s.store.Credential(ctx, id)
+}
+
+// Credentials lists issued credentials.
+func (s *Service) Credentials(ctx context.Context, q CredentialQuery) ([]Credential, int, error) {
+	return s.store.Credentials(ctx, q)
+}
