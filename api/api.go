@@ -1,19 +1,20 @@
 // Package api is Insigne's HTTP interface. It is the only package that
-// knows HTTP: it decodes requests, calls the domain packages and writes
-// their answers.
+// knows HTTP: it authenticates requests, decodes them, calls the domain
+// packages and writes their answers.
 package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/issuing"
 )
 
 // Verifier verifies a credential in any supported container.
@@ -21,25 +22,80 @@ type Verifier interface {
 	Verify(ctx context.Context, input []byte, opts badges.Options) (*badges.Report, error)
 }
 
+// Idempotency remembers the answers to requests sent with an
+// Idempotency-Key, so that a retried request is answered, not redone.
+type Idempotency interface {
+	// BeginIdempotent reserves key for principal and returns status 0.
+	// When the key was used before, it returns the stored answer (status
+	// -1 while the first request is still running), or
+	// issuing.ErrConflict if the request differs.
+	BeginIdempotent(ctx context.Context, principal, key, request string) (status int, body []byte, err error)
+	FinishIdempotent(ctx context.Context, principal, key string, status int, body []byte) error
+	AbortIdempotent(ctx context.Context, principal, key string) error
+}
+
+// Config is what the HTTP interface is built from. Issuing and Auth may
+// be nil for a verify-only server.
+type Config struct {
+	Verifier    Verifier
+	Issuing     *issuing.Service
+	Auth        *auth.Service
+	Idempotency Idempotency
+	// OIDC, when set, offers "sign in with" that provider.
+	OIDC *auth.Provider
+	// Ready reports whether the service can take traffic (the database
+	// answers).
+	Ready func(ctx context.Context) error
+	Log   *slog.Logger
+	// Registry receives the HTTP metrics; a new one when nil.
+	Registry *prometheus.Registry
+	// SecureCookies marks cookies Secure (the service is behind TLS).
+	SecureCookies bool
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	verifier Verifier
+	iss      *issuing.Service
+	auth     *auth.Service
+	idem     Idempotency
+	oidc     *auth.Provider
+	ready    func(ctx context.Context) error
 	log      *slog.Logger
+	metrics  *metrics
+	registry *prometheus.Registry
+	secure   bool
 }
 
 // New returns the HTTP handler of the service.
-func New(v Verifier, log *slog.Logger) http.Handler {
-	s := &Server{verifier: v, log: log}
+func New(c Config) http.Handler {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
+		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies}
+	s.metrics = newMetrics(c.Registry)
 	r := mux.NewRouter()
+	r.Use(s.observe, s.recoverPanics, securityHeaders)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", s.health).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/verify", s.verify).Methods(http.MethodPost)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if s.iss != nil && s.auth != nil {
+		s.publicRoutes(r)
+		s.apiRoutes(r.PathPrefix("/api/v1").Subrouter())
+		s.signInRoutes(r)
+	}
+	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	r.MethodNotAllowedHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path, "")
-	})
+	}))
 	return r
 }
 
@@ -47,45 +103,29 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// verify answers POST /api/v1/verify: the body is a credential (JSON,
-// compact JWS, baked PNG or SVG); the answer is the verification report.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, badges.MaxInputSize))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 16 MiB", "")
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "not_ready", "the database does not answer", "")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_body", "the request body could not be read", "")
-		return
 	}
-	report, err := s.verifier.Verify(r.Context(), body, badges.Options{})
-	if errors.Is(err, badges.ErrUnusableInput) {
-		writeError(w, http.StatusBadRequest, "unusable_input", err.Error(), "")
-		return
-	}
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "verify", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "verification failed unexpectedly", "")
-		return
-	}
-	writeJSON(w, http.StatusOK, report)
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: msg, Field: field}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+// securityHeaders are set on every answer; pages tighten them further.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

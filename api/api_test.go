@@ -27,7 +27,7 @@ func server(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	v := badges.NewVerifier(badges.VerifierConfig{Schemas: s, Canon: jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)})
-	srv := httptest.NewServer(api.New(v, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(api.New(api.Config{Verifier: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
 	return srv
 }

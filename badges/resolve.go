@@ -176,6 +176,39 @@ func (r *Resolver) resolveFromDocument(ctx context.Context, vm string, docURL fu
 	return &ResolvedKey{Public: k.Public, Controller: controller, How: "verification method document at " + u}, nil
 }
 
+// listsKey tells whether the controller document at controllerID lists pub
+// among its own assertion methods.
+func (r *Resolver) listsKey(ctx context.Context, controllerID string, pub crypto.PublicKey) bool {
+	if r.Docs == nil {
+		return false
+	}
+	body, err := r.Docs.FetchDocument(ctx, controllerID, "application/did+json, application/ld+json, application/json")
+	if err != nil {
+		return false
+	}
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) != nil {
+		return false
+	}
+	if id, _ := doc["id"].(string); id != controllerID {
+		return false
+	}
+	methods, _ := doc["verificationMethod"].([]any)
+	for _, m := range methods {
+		mm, _ := m.(map[string]any)
+		id, _ := mm["id"].(string)
+		vm := absoluteRef(controllerID, id)
+		if c, _ := mm["controller"].(string); c != "" && c != controllerID {
+			continue
+		}
+		k, err := methodKey(mm)
+		if err == nil && sameKey(k.Public, pub) && listed(doc, "assertionMethod", controllerID, vm) {
+			return true
+		}
+	}
+	return false
+}
+
 // absoluteRef resolves a relative method id ("#key-1") against the document id.
 func absoluteRef(docID, id string) string {
 	if strings.HasPrefix(id, "#") {

@@ -204,6 +204,12 @@ func (v *Verifier) verifyJWT(ctx context.Context, r *Report, token string, opts 
 			return
 		}
 		r.add("proof", true, fmt.Sprintf("the JWT (%s) signature is valid; %s", res.Alg, rk.How))
+		// A kid under the issuer's address is confirmed when the issuer's
+		// profile (its controller document) lists the same key.
+		if !rk.Confirmed && rk.Controller == "" && issuerID != "" && controlledBy(issuerID, res.KeyID) &&
+			v.resolver.listsKey(ctx, issuerID, rk.Public) {
+			rk.Confirmed = true
+		}
 		v.issuerCheck(r, issuerID, rk, res.KeyID)
 	}
 	v.verifyJSON(ctx, r, res.Credential, doc, jwtCheck, opts, depth)

@@ -1,7 +1,6 @@
 package issuing
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,48 +19,6 @@ type AchievementSpec struct {
 	// ValidForDays, when set, gives every credential a validUntil that many
 	// days after its issue.
 	ValidForDays int `json:"validForDays,omitempty"`
-}
-
-// DecodeAchievementSpec reads a spec strictly: unknown fields and wrong
-// types are errors naming the field.
-func DecodeAchievementSpec(data []byte) (AchievementSpec, error) {
-	var a AchievementSpec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return a, decodeErr(err)
-	}
-	return a, nil
-}
-
-func decodeErr(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &InputError{Field: te.Field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)}
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &InputError{Reason: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)}
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return &InputError{Field: strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), Reason: "unknown field"}
-	}
-	return &InputError{Reason: "malformed JSON: " + err.Error()}
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "string":
-		return "a string"
-	case "slice":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
-	case "bool":
-		return "true or false"
-	default:
-		return "a number"
-	}
 }
 
 // check validates a spec the surest way: by building a credential with it,

@@ -52,3 +52,8 @@ func (s *Service) Evidence(ctx context.Context, sha string) (*Blob, io.ReadClose
 	}
 	return b, r, nil
 }
+
+// AuditLog returns the latest audit entries about an issuer.
+func (s *Service) AuditLog(ctx context.Context, slug string, limit int) ([]AuditEntry, error) {
+	return s.store.AuditLog(ctx, slug, limit)
+}

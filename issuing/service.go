@@ -41,7 +41,7 @@ type Service struct {
 	log       *slog.Logger
 	syncLimit int
 
-	keyMu sync.Mutex
+	keyMu  sync.Mutex
 	opened map[string]*keys.KeyPair
 
 	alloc allocator

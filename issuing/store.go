@@ -68,6 +68,8 @@ type Store interface {
 	Blob(ctx context.Context, sha256 string) (*Blob, error)
 
 	Audit(ctx context.Context, a AuditEntry) error
+	// AuditLog returns the latest entries about an issuer, newest first.
+	AuditLog(ctx context.Context, issuer string, limit int) ([]AuditEntry, error)
 }
 
 // BlobStore keeps evidence bytes, content-addressed.

@@ -1,24 +1,36 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/insigne/insigne/api"
+	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/fetch"
+	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/store"
 )
 
 // cmdServe runs the HTTP service until ctx is cancelled, then shuts down
-// gracefully.
+// gracefully. With no configuration it keeps everything under
+// ./insigne-data: the SQLite database, the key-encryption key and the
+// evidence files.
 func cmdServe(ctx context.Context, args []string, e env) error {
 	fs := newFlags("serve", e)
 	addr := fs.String("addr", orEnv(e, "INSIGNE_ADDR", "127.0.0.1:8080"), "listen address (INSIGNE_ADDR)")
+	dataDir := fs.String("data", orEnv(e, "INSIGNE_DATA_DIR", "insigne-data"), "data directory (INSIGNE_DATA_DIR)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +38,44 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if len(rest) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	level := slog.LevelInfo
+	if e.getenv("INSIGNE_LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	base := strings.TrimRight(e.getenv("INSIGNE_BASE_URL"), "/")
+	if base == "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		base = "http://localhost:" + port
+	}
+
+	dsn := e.getenv("INSIGNE_DATABASE_URL")
+	if dsn == "" {
+		dsn = filepath.Join(*dataDir, "insigne.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	kek, err := loadKEK(e, *dataDir)
+	if err != nil {
+		return err
+	}
+	sealer, err := keys.NewSealer(kek)
+	if err != nil {
+		return err
+	}
 	canon, err := newCanonicalizer()
 	if err != nil {
 		return err
@@ -35,20 +84,50 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: fetcher{fetch.New(fetch.Options{})}})
-	srv := &http.Server{
-		Handler:           api.New(v, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+	svc := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, Sealer: sealer,
+		Canon: canon, BaseURL: base, Log: log})
+	var authOpts []auth.Option
+	if tok := e.getenv("INSIGNE_ADMIN_TOKEN"); tok != "" {
+		authOpts = append(authOpts, auth.WithRootToken(tok))
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
+	authSvc := auth.NewService(db, time.Now, authOpts...)
+
+	var oidc *auth.Provider
+	if iss := e.getenv("INSIGNE_OIDC_ISSUER"); iss != "" {
+		oidc, err = auth.NewProvider(ctx, iss, e.getenv("INSIGNE_OIDC_CLIENT_ID"), e.getenv("INSIGNE_OIDC_CLIENT_SECRET"), base+"/auth/oidc/callback", nil)
+		if err != nil {
+			return fmt.Errorf("OpenID Connect: %w", err)
+		}
+	}
+
+	// The verifier resolves this service's own documents (issuer profiles,
+	// status lists) by calling the handler directly, and everything else
+	// through the guarded fetcher.
+	self := &selfFetcher{base: base, next: fetcher{fetch.New(fetch.Options{})}}
+	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self})
+	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
+		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
+	self.handler = handler
+
+	if err := firstRun(ctx, e, svc, authSvc, base); err != nil {
 		return err
 	}
-	log.Info("insigne listening", "addr", ln.Addr().String())
-	fmt.Fprintf(e.stdout, "Insigne listens on http://%s (POST /api/v1/verify, GET /healthz)\n", ln.Addr())
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       120 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	log.Info("insigne listening", "addr", ln.Addr().String(), "base", base, "database", db.Dialect().String())
+	fmt.Fprintf(e.stdout, "Insigne listens on http://%s (public base %s)\n", ln.Addr(), base)
+
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { svc.RunJobs(jobsCtx); close(jobsDone) }()
+	defer func() { stopJobs(); <-jobsDone }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -67,6 +146,88 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	log.Info("insigne stopped")
 	return nil
 }
+
+// loadKEK reads INSIGNE_KEK, or the key file of the data directory
+// (created 0600 on first start).
+func loadKEK(e env, dataDir string) ([]byte, error) {
+	if v := e.getenv("INSIGNE_KEK"); v != "" {
+		k, err := keys.ParseKEK(v)
+		if err != nil {
+			return nil, fmt.Errorf("INSIGNE_KEK: %w", err)
+		}
+		return k, nil
+	}
+	return keys.LoadOrCreateKEK(filepath.Join(dataDir, "kek"))
+}
+
+// firstRun prepares an empty instance: a demonstration issuer with one
+// achievement, and a first administrator who signs in with a printed
+// one-time link.
+func firstRun(ctx context.Context, e env, svc *issuing.Service, a *auth.Service, base string) error {
+	issuers, err := svc.Issuers(ctx)
+	if err != nil {
+		return err
+	}
+	if len(issuers) == 0 {
+		if _, err := svc.CreateIssuer(ctx, "system", issuing.IssuerInput{Slug: "demo", Name: "Insigne (démonstration)", URL: base}); err != nil {
+			return fmt.Errorf("demonstration issuer: %w", err)
+		}
+		var spec issuing.AchievementSpec
+		json.Unmarshal([]byte(`{"name":"Découvrir Insigne","description":"A découvert les badges numériques ouverts avec Insigne.","achievementType":"Badge","criteria":{"narrative":"Avoir suivi la visite guidée d'Insigne."}}`), &spec)
+		if _, err := svc.CreateAchievement(ctx, "system", "demo", spec); err != nil {
+			return fmt.Errorf("demonstration achievement: %w", err)
+		}
+	}
+	email := orEnv(e, "INSIGNE_ADMIN_EMAIL", "admin@localhost")
+	u, created, err := a.EnsureRootUser(ctx, email)
+	if err != nil {
+		return fmt.Errorf("first administrator: %w", err)
+	}
+	if created {
+		link, err := a.SignInLink(ctx, u.ID, 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "First administrator %s: sign in within 24 hours at\n  %s/signin/link?token=%s\n", email, base, link)
+	}
+	return nil
+}
+
+// selfFetcher answers fetches of this service's own URLs in process: the
+// verifier checks our credentials without going through the network
+// (which the fetcher's loopback guard would rightly refuse).
+type selfFetcher struct {
+	base    string
+	handler http.Handler
+	next    fetcher
+}
+
+func (f *selfFetcher) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
+	if f.handler == nil || !strings.HasPrefix(url, f.base+"/") {
+		return f.next.FetchDocument(ctx, url, accept)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimPrefix(url, f.base), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", accept)
+	rec := &bufferWriter{header: http.Header{}, code: http.StatusOK}
+	f.handler.ServeHTTP(rec, req)
+	if rec.code != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d", url, rec.code)
+	}
+	return rec.body.Bytes(), nil
+}
+
+type bufferWriter struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header         { return b.header }
+func (b *bufferWriter) WriteHeader(code int)        { b.code = code }
+func (b *bufferWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 func orEnv(e env, name, def string) string {
 	if v := e.getenv(name); v != "" {
