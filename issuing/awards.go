@@ -97,7 +97,13 @@ func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, err
 			}
 		}
 	}
-	return &Prepared{Issuer: a.Issuer, AchievementID: a.ID, AchievementVersion: a.Version, Request: req}, nil
+	p := &Prepared{Issuer: a.Issuer, AchievementID: a.ID, AchievementVersion: a.Version, Request: req}
+	// Build the shared part now, so that a bad narrative or result is
+	// refused before a job is queued.
+	if _, err := s.newSigner(ctx, "", p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // IsBulk tells whether a prepared award should run as a job.
@@ -133,6 +139,7 @@ type signer struct {
 	evidence  []badges.Evidence
 	validFrom time.Time
 	actor     string
+	tpl       *badges.Template
 }
 
 func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*signer, error) {
@@ -163,9 +170,21 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 	}
 	// Seconds only: credentials carry dates to the second.
 	now := s.now().UTC().Truncate(time.Second)
-	return &signer{s: s, iss: iss, profile: s.profile(iss), ach: s.achievementDoc(a.ID, iss, spec), spec: spec,
+	g := &signer{s: s, iss: iss, profile: s.profile(iss), ach: s.achievementDoc(a.ID, iss, spec), spec: spec,
 		achID: a.ID, version: a.Version, vm: s.verificationMethod(iss.Slug, k), key: priv,
-		req: p.Request, evidence: ev, validFrom: now, actor: actor}, nil
+		req: p.Request, evidence: ev, validFrom: now, actor: actor}
+	// Everything but the recipient and the status entry is the same for
+	// every credential of the award: built and checked once.
+	g.tpl, err = badges.NewTemplate(badges.AwardParams{Issuer: g.profile, Achievement: g.ach,
+		ValidFrom: now, ValidUntil: spec.validUntil(now), Narrative: p.Request.Narrative, Evidence: ev, Results: p.Request.Results})
+	if err != nil {
+		var fe *badges.FieldError
+		if errors.As(err, &fe) {
+			return nil, &InputError{Field: fe.Field, Reason: fe.Reason}
+		}
+		return nil, err
+	}
+	return g, nil
 }
 
 // sign builds and signs the credential for one recipient at one status slot.
@@ -173,27 +192,14 @@ func (g *signer) sign(r RecipientInput, sl slot) (Credential, error) {
 	id := newUUID()
 	idx := strconv.Itoa(sl.index)
 	listURL := g.s.StatusListURL(g.iss.Slug, sl.list)
-	c, err := badges.BuildAchievementCredential(badges.AwardParams{
-		ID: "urn:uuid:" + id, Issuer: g.profile, Achievement: g.ach,
-		Recipient: badges.Recipient{Email: strings.TrimSpace(r.Email), DID: r.DID, Name: r.Name},
-		ValidFrom: g.validFrom, ValidUntil: g.spec.validUntil(g.validFrom),
-		Narrative: g.req.Narrative, Evidence: g.evidence, Results: g.req.Results,
-		Status: &badges.CredentialStatus{ID: listURL + "#" + idx, Type: "BitstringStatusListEntry",
-			StatusPurpose: "revocation", StatusListIndex: idx, StatusListCredential: listURL},
-	})
+	doc, err := g.tpl.Credential("urn:uuid:"+id, badges.Recipient{Email: strings.TrimSpace(r.Email), DID: r.DID, Name: r.Name},
+		&badges.CredentialStatus{ID: listURL + "#" + idx, Type: "BitstringStatusListEntry",
+			StatusPurpose: "revocation", StatusListIndex: idx, StatusListCredential: listURL})
 	if err != nil {
 		var fe *badges.FieldError
 		if errors.As(err, &fe) {
 			return Credential{}, &InputError{Field: fe.Field, Reason: fe.Reason}
 		}
-		return Credential{}, err
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return Credential{}, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
 		return Credential{}, err
 	}
 	signed, err := dataintegrity.Sign(g.s.canon, doc, g.key, dataintegrity.Options{VerificationMethod: g.vm, Created: g.validFrom})

@@ -12,9 +12,10 @@ import (
 // the unit of progress and of work lost to a crash.
 const chunkSize = 500
 
-// leaseFor is how long a claimed job is held without news from its worker;
-// after that another worker (or this one after a restart) takes it over.
-const leaseFor = 30 * time.Second
+// defaultLease is how long a claimed job is held without news from its
+// worker; after that another worker (or this one after a restart) takes it
+// over. A chunk takes well under a second, so the lease is renewed often.
+const defaultLease = 15 * time.Second
 
 // StartJob stores a bulk award as a queued job and wakes the worker.
 func (s *Service) StartJob(ctx context.Context, actor string, p *Prepared) (*Job, error) {
@@ -47,7 +48,7 @@ func (s *Service) Job(ctx context.Context, id string) (*Job, error) {
 // ends. Several nodes may run it: a job is leased to one at a time.
 func (s *Service) RunJobs(ctx context.Context) {
 	for {
-		j, err := s.store.ClaimJob(ctx, s.now(), s.now().Add(leaseFor))
+		j, err := s.store.ClaimJob(ctx, s.now(), s.now().Add(s.lease))
 		if err == nil {
 			if err := s.runJob(ctx, j); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "job", "id", j.ID, "err", err)
@@ -66,67 +67,126 @@ func (s *Service) RunJobs(ctx context.Context) {
 	}
 }
 
+// RunPending works through the jobs that can be claimed now and returns
+// how many it ran: for tools, tests and benchmarks.
+func (s *Service) RunPending(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		j, err := s.store.ClaimJob(ctx, s.now(), s.now().Add(s.lease))
+		if errors.Is(err, ErrNotFound) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := s.runJob(ctx, j); err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
 func (s *Service) runJob(ctx context.Context, j *Job) error {
 	var p Prepared
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return s.store.FailJob(ctx, j.ID, RowError{Message: "the job's payload is unreadable: " + err.Error()})
 	}
 	g, err := s.newSigner(ctx, j.CreatedBy, &p)
-	if errors.Is(err, ErrNotFound) {
+	var in *InputError
+	if errors.Is(err, ErrNotFound) || errors.As(err, &in) {
 		return s.store.FailJob(ctx, j.ID, RowError{Message: err.Error()})
 	}
 	if err != nil {
 		return err
 	}
 	rows := p.Request.Recipients
-	for cursor := j.Done + j.Failed; cursor < len(rows); {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// Signing the next chunk overlaps with committing this one: the
+	// signer stays one chunk ahead, the committer keeps rows in order.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *signedChunk, 1)
+	signErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		for cursor := j.Done + j.Failed; cursor < len(rows); cursor += chunkSize {
+			c, err := s.signChunk(ctx, g, j.ID, rows, cursor, min(cursor+chunkSize, len(rows)), false)
+			if err != nil {
+				signErr <- err
+				return
+			}
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return
+			}
 		}
-		end := min(cursor+chunkSize, len(rows))
-		n, err := s.runChunk(ctx, g, j.ID, rows, cursor, end)
-		if err != nil {
+	}()
+	for c := range chunks {
+		if err := s.commitChunk(ctx, g, j.ID, rows, c); err != nil {
 			return err
 		}
-		cursor += n
-		if err := s.store.ExtendLease(ctx, j.ID, s.now().Add(leaseFor)); err != nil {
+		if err := s.store.ExtendLease(ctx, j.ID, s.now().Add(s.lease)); err != nil {
 			return err
 		}
+	}
+	select {
+	case err := <-signErr:
+		return err
+	default:
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	s.log.InfoContext(ctx, "job done", "id", j.ID, "issuer", j.Issuer, "rows", len(rows))
 	return nil
 }
 
-// runChunk signs rows[start:end] and commits them with the job's progress.
-func (s *Service) runChunk(ctx context.Context, g *signer, jobID string, rows []RecipientInput, start, end int) (int, error) {
-	for attempt := 0; ; attempt++ {
-		slots, err := s.allocate(ctx, g.iss.Slug, end-start, attempt > 0)
+// signedChunk is rows[start:end] of a job, signed and ready to commit.
+type signedChunk struct {
+	start, end int
+	creds      []Credential
+	audit      []AuditEntry
+	progress   *Progress
+}
+
+// signChunk signs rows[start:end]; rows that cannot be awarded become
+// row errors.
+func (s *Service) signChunk(ctx context.Context, g *signer, jobID string, rows []RecipientInput, start, end int, refresh bool) (*signedChunk, error) {
+	slots, err := s.allocate(ctx, g.iss.Slug, end-start, refresh)
+	if err != nil {
+		return nil, err
+	}
+	creds, errs := g.signAll(rows[start:end], start, slots)
+	c := &signedChunk{start: start, end: end, progress: &Progress{JobID: jobID, Finish: end == len(rows)}}
+	for i, err := range errs {
 		if err != nil {
-			return 0, err
-		}
-		creds, errs := g.signAll(rows[start:end], start, slots)
-		p := &Progress{JobID: jobID, Finish: end == len(rows)}
-		var ok []Credential
-		var audit []AuditEntry
-		for i, err := range errs {
-			if err != nil {
-				p.Failed++
-				p.Errors = append(p.Errors, RowError{Row: start + i + 1, Message: err.Error()})
-				continue
-			}
-			c := creds[i]
-			c.JobID, c.JobRow = jobID, start+i+1
-			ok = append(ok, c)
-			audit = append(audit, g.audit(c))
-		}
-		p.Done = len(ok)
-		err = s.store.InsertCredentials(ctx, ok, p, audit)
-		if errors.Is(err, ErrConflict) && attempt < 4 {
+			c.progress.Failed++
+			c.progress.Errors = append(c.progress.Errors, RowError{Row: start + i + 1, Message: err.Error()})
 			continue
 		}
-		if err != nil {
-			return 0, fmt.Errorf("job %s rows %d-%d: %w", jobID, start+1, end, err)
+		cr := creds[i]
+		cr.JobID, cr.JobRow = jobID, start+i+1
+		c.creds = append(c.creds, cr)
+		c.audit = append(c.audit, g.audit(cr))
+	}
+	c.progress.Done = len(c.creds)
+	return c, nil
+}
+
+// commitChunk stores a signed chunk with the job's progress. A conflict
+// means another node took one of its status indexes meanwhile: the chunk
+// is signed again with fresh ones.
+func (s *Service) commitChunk(ctx context.Context, g *signer, jobID string, rows []RecipientInput, c *signedChunk) error {
+	for attempt := 0; ; attempt++ {
+		err := s.store.InsertCredentials(ctx, c.creds, c.progress, c.audit)
+		if err == nil {
+			return nil
 		}
-		return end - start, nil
+		if !errors.Is(err, ErrConflict) || attempt == 4 {
+			return fmt.Errorf("job %s rows %d-%d: %w", jobID, c.start+1, c.end, err)
+		}
+		if c, err = s.signChunk(ctx, g, jobID, rows, c.start, c.end, true); err != nil {
+			return err
+		}
 	}
 }

@@ -25,6 +25,9 @@ type Config struct {
 	// SyncLimit is the largest award done within the request; larger ones
 	// become jobs. Default 100.
 	SyncLimit int
+	// JobLease is how long a bulk job stays with a worker that gives no
+	// news (default 15 s): the delay before a crashed node's job resumes.
+	JobLease time.Duration
 }
 
 // Service is the issuing service. It is safe for concurrent use; the only
@@ -40,6 +43,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	syncLimit int
+	lease     time.Duration
 
 	keyMu  sync.Mutex
 	opened map[string]*keys.KeyPair
@@ -61,6 +65,10 @@ func New(c Config) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.lease = c.JobLease
+	if s.lease <= 0 {
+		s.lease = defaultLease
 	}
 	if s.syncLimit <= 0 {
 		s.syncLimit = 100

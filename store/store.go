@@ -130,8 +130,12 @@ func loadMigrations(d Dialect) ([]migration, error) {
 	return ms, nil
 }
 
+// dialectSQL adapts a migration: {{blob}} and {{serial}} become each
+// database's types, and lines starting "-- postgres: " are statements for
+// PostgreSQL only (a comment elsewhere).
 func dialectSQL(d Dialect, q string) string {
 	if d == Postgres {
+		q = strings.ReplaceAll(q, "-- postgres: ", "")
 		return strings.NewReplacer("{{blob}}", "BYTEA", "{{serial}}", "BIGSERIAL PRIMARY KEY").Replace(q)
 	}
 	return strings.NewReplacer("{{blob}}", "BLOB", "{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT").Replace(q)

@@ -1,0 +1,53 @@
+package badges
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// A credential from a Template is the one BuildAchievementCredential gives
+// for the same inputs.
+func TestTemplateMatchesBuild(t *testing.T) {
+	p := AwardParams{
+		Issuer:      Profile{ID: "https://example.org/issuers/1", Type: []string{"Profile"}, Name: "Académie"},
+		Achievement: Achievement{ID: "https://example.org/achievements/1", Type: []string{"Achievement"}, Name: "Coopérer", Description: "d", Criteria: &Criteria{Narrative: "n"}},
+		ValidFrom:   time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+		Narrative:   "bravo",
+		Evidence:    []Evidence{{ID: "https://example.org/e", Type: []string{"Evidence"}, Name: "e"}},
+	}
+	tpl, err := NewTemplate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := &CredentialStatus{ID: "https://example.org/status/1#5", Type: "BitstringStatusListEntry", StatusPurpose: "revocation", StatusListIndex: "5", StatusListCredential: "https://example.org/status/1"}
+	r := Recipient{Email: "Ana@Example.org", Name: "Ana", DID: "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}
+	got, err := tpl.Credential("urn:uuid:7f0d3c1e-1b7e-4d54-9d0c-2a8f3b6c9e10", r, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Salts are random per credential: compare with the salt the template used.
+	ids := got["credentialSubject"].(map[string]any)["identifier"].([]any)
+	salt := ids[0].(map[string]any)["salt"].(string)
+	p.ID, p.Recipient, p.Status, p.Salt = "urn:uuid:7f0d3c1e-1b7e-4d54-9d0c-2a8f3b6c9e10", r, status, salt
+	c, err := BuildAchievementCredential(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(c)
+	var want map[string]any
+	json.Unmarshal(b, &want)
+	gb, _ := json.Marshal(got)
+	var gotRound map[string]any
+	json.Unmarshal(gb, &gotRound)
+	if !reflect.DeepEqual(gotRound, want) {
+		t.Fatalf("template credential differs:\n got %s\nwant %s", gb, b)
+	}
+	if _, err := tpl.Credential("urn:uuid:x", Recipient{Email: "nope"}, status); err == nil {
+		t.Fatal("a bad e-mail address was accepted")
+	}
+	if _, err := tpl.Credential("urn:uuid:x", Recipient{}, status); err == nil {
+		t.Fatal("a recipient with no identity was accepted")
+	}
+}

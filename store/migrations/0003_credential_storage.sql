@@ -1,0 +1,3 @@
+-- Signed credentials are a few kilobytes of JSON each, written in bulk:
+-- PostgreSQL compresses them with lz4, much cheaper than the default pglz.
+-- postgres: ALTER TABLE credentials ALTER COLUMN signed SET COMPRESSION lz4;
