@@ -272,7 +272,9 @@ func TestKeyRotationKeepsOldCredentialsValid(t *testing.T) {
 		}
 		after := f.award(t, a.ID, "b@example.org")
 		vm := func(c issuing.Credential) string {
-			var d struct{ Proof []struct{ VerificationMethod string } }
+			var d struct {
+				Proof []struct{ VerificationMethod string }
+			}
 			json.Unmarshal(c.Signed, &d)
 			return d.Proof[0].VerificationMethod
 		}
