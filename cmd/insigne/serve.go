@@ -84,8 +84,14 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	var lease time.Duration
+	if v := e.getenv("INSIGNE_JOB_LEASE"); v != "" {
+		if lease, err = time.ParseDuration(v); err != nil || lease < time.Second {
+			return usageError{"INSIGNE_JOB_LEASE must be a duration of at least 1s, like 15s"}
+		}
+	}
 	svc := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, Sealer: sealer,
-		Canon: canon, BaseURL: base, Log: log})
+		Canon: canon, BaseURL: base, Log: log, JobLease: lease})
 	var authOpts []auth.Option
 	if tok := e.getenv("INSIGNE_ADMIN_TOKEN"); tok != "" {
 		authOpts = append(authOpts, auth.WithRootToken(tok))
