@@ -178,4 +178,3 @@ func TestBulkAwardSurvivesKill(t *testing.T) {
 		})
 	}
 }
-
