@@ -14,6 +14,8 @@ const sessionCookie = "insigne_session"
 
 type principalKey struct{}
 
+type csrfKey struct{}
+
 // principalFrom returns who made the request, set by authenticate.
 func principalFrom(ctx context.Context) *auth.Principal {
 	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
@@ -25,21 +27,22 @@ func principalFrom(ctx context.Context) *auth.Principal {
 // cookie that changes something must carry the session's CSRF token
 // (X-CSRF-Token header or csrf_token form field): a cookie alone is sent
 // by any site's forms, a header or field is not.
-func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-			return nil, auth.ErrUnauthenticated
+			return nil, "", auth.ErrUnauthenticated
 		}
-		return s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok))
+		p, err := s.auth.AuthenticateToken(r.Context(), strings.TrimSpace(tok))
+		return p, "", err
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return nil, auth.ErrUnauthenticated
+		return nil, "", auth.ErrUnauthenticated
 	}
 	p, csrf, err := s.auth.SessionPrincipal(r.Context(), c.Value)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -49,10 +52,10 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 			submitted = r.PostFormValue("csrf_token")
 		}
 		if !auth.CheckCSRF(csrf, submitted) {
-			return nil, errCSRF
+			return nil, "", errCSRF
 		}
 	}
-	return p, nil
+	return p, csrf, nil
 }
 
 var errCSRF = errors.New("missing or wrong CSRF token")
@@ -60,7 +63,7 @@ var errCSRF = errors.New("missing or wrong CSRF token")
 // authed wraps a handler that needs someone signed in.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
+		p, csrf, err := s.authenticate(r)
 		if errors.Is(err, errCSRF) {
 			writeError(w, http.StatusForbidden, "csrf", "this request needs the session's CSRF token (X-CSRF-Token header)", "")
 			return
@@ -74,7 +77,11 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *auth.Princip
 			writeError(w, http.StatusUnauthorized, "unauthenticated", "sign in, or send an API token in Authorization: Bearer", "")
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		if csrf != "" {
+			ctx = context.WithValue(ctx, csrfKey{}, csrf)
+		}
+		h(w, r.WithContext(ctx), p)
 	}
 }
 

@@ -603,7 +603,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	for k, v := range p.Roles {
 		roles[k] = string(v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": p.Kind, "email": p.Email, "name": p.Name, "root": p.Root, "roles": roles, "scopes": p.Scopes})
+	out := map[string]any{"kind": p.Kind, "email": p.Email, "name": p.Name, "root": p.Root, "roles": roles, "scopes": p.Scopes}
+	// A signed-in browser learns here the token to send in X-CSRF-Token.
+	if secret, ok := r.Context().Value(csrfKey{}).(string); ok {
+		out["csrfToken"] = auth.CSRFToken(secret)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // idempotent makes a POST safe to retry: with an Idempotency-Key header,
