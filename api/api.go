@@ -87,7 +87,7 @@ func New(c Config) http.Handler {
 	r.HandleFunc("/api/v1/verify", s.verify).Methods(http.MethodPost)
 	if s.iss != nil && s.auth != nil {
 		s.publicRoutes(r)
-		s.apiRoutes(r.PathPrefix("/api/v1").Subrouter())
+		s.apiRoutes(r)
 		s.signInRoutes(r)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,28 +19,31 @@ import (
 	"github.com/insigne/insigne/issuing"
 )
 
+// apiRoutes registers the JSON API on the root router: a /api/v1
+// subrouter would answer 404 instead of 405 to a wrong method
+// (gorilla/mux#751).
 func (s *Server) apiRoutes(r *mux.Router) {
-	r.HandleFunc("/issuers", s.authed(s.createIssuer)).Methods(http.MethodPost)
-	r.HandleFunc("/issuers", s.authed(s.listIssuers)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}", s.authed(s.getIssuer)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}/keys", s.authed(s.listKeys)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}/keys/rotate", s.authed(s.rotateKeys)).Methods(http.MethodPost)
-	r.HandleFunc("/issuers/{slug}/achievements", s.authed(s.createAchievement)).Methods(http.MethodPost)
-	r.HandleFunc("/issuers/{slug}/achievements", s.authed(s.listAchievements)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}/audit", s.authed(s.auditLog)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}/tokens", s.authed(s.createToken)).Methods(http.MethodPost)
-	r.HandleFunc("/issuers/{slug}/tokens", s.authed(s.listTokens)).Methods(http.MethodGet)
-	r.HandleFunc("/issuers/{slug}/tokens/{id}", s.authed(s.revokeToken)).Methods(http.MethodDelete)
-	r.HandleFunc("/issuers/{slug}/members", s.authed(s.addMember)).Methods(http.MethodPost)
-	r.HandleFunc("/achievements/{id}", s.authed(s.getAchievement)).Methods(http.MethodGet)
-	r.HandleFunc("/achievements/{id}", s.authed(s.updateAchievement)).Methods(http.MethodPut)
-	r.HandleFunc("/awards", s.authed(s.idempotent(s.award))).Methods(http.MethodPost)
-	r.HandleFunc("/jobs/{id}", s.authed(s.getJob)).Methods(http.MethodGet)
-	r.HandleFunc("/credentials", s.authed(s.listCredentials)).Methods(http.MethodGet)
-	r.HandleFunc("/credentials/{id}", s.authed(s.getCredential)).Methods(http.MethodGet)
-	r.HandleFunc("/credentials/{id}/{action:revoke|suspend|reinstate}", s.authed(s.changeState)).Methods(http.MethodPost)
-	r.HandleFunc("/evidence", s.authed(s.uploadEvidence)).Methods(http.MethodPost)
-	r.HandleFunc("/me", s.authed(s.me)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers", s.authed(s.createIssuer)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/issuers", s.authed(s.listIssuers)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}", s.authed(s.getIssuer)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}/keys", s.authed(s.listKeys)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}/keys/rotate", s.authed(s.rotateKeys)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/issuers/{slug}/achievements", s.authed(s.createAchievement)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/issuers/{slug}/achievements", s.authed(s.listAchievements)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}/audit", s.authed(s.auditLog)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}/tokens", s.authed(s.createToken)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/issuers/{slug}/tokens", s.authed(s.listTokens)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/issuers/{slug}/tokens/{id}", s.authed(s.revokeToken)).Methods(http.MethodDelete)
+	r.HandleFunc("/api/v1/issuers/{slug}/members", s.authed(s.addMember)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/achievements/{id}", s.authed(s.getAchievement)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/achievements/{id}", s.authed(s.updateAchievement)).Methods(http.MethodPut)
+	r.HandleFunc("/api/v1/awards", s.authed(s.idempotent(s.award))).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/jobs/{id}", s.authed(s.getJob)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/credentials", s.authed(s.listCredentials)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/credentials/{id}", s.authed(s.getCredential)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/credentials/{id}/{action:revoke|suspend|reinstate}", s.authed(s.changeState)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/evidence", s.authed(s.uploadEvidence)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/me", s.authed(s.me)).Methods(http.MethodGet)
 }
 
 type issuerJSON struct {
@@ -446,6 +449,9 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p *auth
 		}
 		query.AchievementID = id
 		if query.Issuer != "" && query.Issuer != a.Issuer {
+			if !allow(w, p, query.Issuer, auth.RoleTrainer, auth.ScopeRead) || !allow(w, p, a.Issuer, auth.RoleTrainer, auth.ScopeRead) {
+				return
+			}
 			writeJSON(w, http.StatusOK, map[string]any{"total": 0, "credentials": []any{}})
 			return
 		}
@@ -533,10 +539,16 @@ func (s *Server) uploadEvidence(w http.ResponseWriter, r *http.Request, p *auth.
 		writeError(w, http.StatusForbidden, "forbidden", "only trainers upload evidence", "")
 		return
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, issuing.MaxEvidenceSize+1<<20))
+	r.Body = http.MaxBytesReader(w, r.Body, issuing.MaxEvidenceSize+1<<20)
+	body := io.Reader(r.Body)
 	name := r.URL.Query().Get("name")
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		f, fh, err := r.FormFile("file")
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("evidence files are limited to %d bytes", issuing.MaxEvidenceSize), "")
+			return
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid", "the form needs a file part named \"file\"", "file")
 			return
@@ -640,6 +652,12 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 			s.fail(w, r, err)
 			return
 		case status > 0:
+			if loc, rest, ok := bytes.Cut(stored, []byte("\n")); ok {
+				if len(loc) > 0 {
+					w.Header().Set("Location", string(loc))
+				}
+				stored = rest
+			}
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
@@ -651,16 +669,25 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{ResponseWriter: w}
-		h(rec, r, p)
 		ctx := context.WithoutCancel(r.Context())
-		if rec.status >= 200 && rec.status < 300 {
-			if err := s.idem.FinishIdempotent(ctx, who, key, rec.status, rec.body.Bytes()); err != nil {
-				s.log.ErrorContext(ctx, "idempotency", "err", err)
+		finished := false
+		// A refused request may be corrected and sent again with its key;
+		// so may one whose handler panicked.
+		defer func() {
+			if !finished {
+				s.idem.AbortIdempotent(ctx, who, key)
 			}
-			return
+		}()
+		h(rec, r, p)
+		if rec.status >= 200 && rec.status < 300 {
+			// The stored answer is the Location header, a newline, the body.
+			stored := append([]byte(w.Header().Get("Location")+"\n"), rec.body.Bytes()...)
+			if err := s.idem.FinishIdempotent(ctx, who, key, rec.status, stored); err != nil {
+				s.log.ErrorContext(ctx, "idempotency", "err", err)
+				return
+			}
+			finished = true
 		}
-		// A refused request may be corrected and sent again with its key.
-		s.idem.AbortIdempotent(ctx, who, key)
 	}
 }
 

@@ -335,7 +335,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	r.HandleFunc("/api/v1/openapi.json", nop).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/verify", nop).Methods(http.MethodPost)
 	s.publicRoutes(r)
-	s.apiRoutes(r.PathPrefix("/api/v1").Subrouter())
+	s.apiRoutes(r)
 	s.signInRoutes(r)
 
 	routed := map[string]bool{}

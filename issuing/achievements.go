@@ -33,6 +33,11 @@ func (s *Service) checkSpec(iss *Issuer, spec AchievementSpec) error {
 	if spec.ValidForDays < 0 || spec.ValidForDays > 36500 {
 		return inputErr("validForDays", "must be between 0 and 36500")
 	}
+	if spec.Image != nil && !strings.HasPrefix(spec.Image.ID, "data:image/") {
+		if err := checkHTTPURL("image.id", spec.Image.ID); err != nil || spec.Image.ID == "" {
+			return inputErr("image.id", "must be an http(s) URL or a data:image/ URL")
+		}
+	}
 	if spec.ID != "" || spec.Creator != nil {
 		return inputErr("id", "id and creator are set by Insigne")
 	}

@@ -188,7 +188,7 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 }
 
 // sign builds and signs the credential for one recipient at one status slot.
-func (g *signer) sign(r RecipientInput, sl slot) (Credential, error) {
+func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, error) {
 	id := newUUID()
 	idx := strconv.Itoa(sl.index)
 	listURL := g.s.StatusListURL(g.iss.Slug, sl.list)
@@ -198,7 +198,7 @@ func (g *signer) sign(r RecipientInput, sl slot) (Credential, error) {
 	if err != nil {
 		var fe *badges.FieldError
 		if errors.As(err, &fe) {
-			return Credential{}, &InputError{Field: fe.Field, Reason: fe.Reason}
+			return Credential{}, &InputError{Field: field + strings.TrimPrefix(fe.Field, "recipient"), Reason: fe.Reason}
 		}
 		return Credential{}, err
 	}
@@ -231,7 +231,7 @@ func (g *signer) signAll(rows []RecipientInput, firstRow int, slots []slot) ([]C
 					errs[i] = err
 					continue
 				}
-				creds[i], errs[i] = g.sign(rows[i], slots[i])
+				creds[i], errs[i] = g.sign(field, rows[i], slots[i])
 			}
 		})
 	}
