@@ -88,7 +88,7 @@ func shared(t testing.TB) (*jsonld.Canonicalizer, *badges.Schemas) {
 
 // newTestServer starts the service on the database at dsn, wired as
 // cmd/insigne serve wires it, with a random root token and KEK.
-func newTestServer(t *testing.T, dsn string) *testServer {
+func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := store.Open(ctx, dsn)
@@ -114,8 +114,11 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	root := "root-" + rand.Text()
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
-	handler = api.New(api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db,
-		Ready: db.Ping, Log: log})
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log}
+	for _, o := range opts {
+		o(srv.URL, &cfg)
+	}
+	handler = api.New(cfg)
 
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(ctx); close(jobsDone) }()
