@@ -3,7 +3,6 @@ package issuing
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,9 +46,8 @@ func (s *Service) checkSpec(iss *Issuer, spec AchievementSpec) error {
 		Recipient: badges.Recipient{Email: "check@example.org"},
 	})
 	if err != nil {
-		var fe *badges.FieldError
-		if errors.As(err, &fe) {
-			return &InputError{Field: strings.TrimPrefix(fe.Field, "credentialSubject.achievement."), Reason: fe.Reason}
+		if in := asInputError(err, "credentialSubject.achievement.", ""); in != err {
+			return in
 		}
 		return &InputError{Reason: err.Error()}
 	}

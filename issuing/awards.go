@@ -178,11 +178,7 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 	g.tpl, err = badges.NewTemplate(badges.AwardParams{Issuer: g.profile, Achievement: g.ach,
 		ValidFrom: now, ValidUntil: spec.validUntil(now), Narrative: p.Request.Narrative, Evidence: ev, Results: p.Request.Results})
 	if err != nil {
-		var fe *badges.FieldError
-		if errors.As(err, &fe) {
-			return nil, &InputError{Field: fe.Field, Reason: fe.Reason}
-		}
-		return nil, err
+		return nil, asInputError(err, "", "")
 	}
 	return g, nil
 }
@@ -196,11 +192,7 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 		&badges.CredentialStatus{ID: listURL + "#" + idx, Type: "BitstringStatusListEntry",
 			StatusPurpose: "revocation", StatusListIndex: idx, StatusListCredential: listURL})
 	if err != nil {
-		var fe *badges.FieldError
-		if errors.As(err, &fe) {
-			return Credential{}, &InputError{Field: field + strings.TrimPrefix(fe.Field, "recipient"), Reason: fe.Reason}
-		}
-		return Credential{}, err
+		return Credential{}, asInputError(err, "recipient", field)
 	}
 	signed, err := dataintegrity.Sign(g.s.canon, doc, g.key, dataintegrity.Options{VerificationMethod: g.vm, Created: g.validFrom})
 	if err != nil {

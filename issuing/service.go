@@ -3,12 +3,14 @@ package issuing
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/badges/dataintegrity"
 	"github.com/insigne/insigne/keys"
 )
@@ -151,4 +153,15 @@ func (e *InputError) Error() string {
 
 func inputErr(field, format string, args ...any) error {
 	return &InputError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// asInputError turns the builder's field errors into input errors, the
+// field renamed from the credential's path (prefix) to the request's
+// (replacement); other errors are returned as they are.
+func asInputError(err error, prefix, replacement string) error {
+	var fe *badges.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	return &InputError{Field: replacement + strings.TrimPrefix(fe.Field, prefix), Reason: fe.Reason}
 }
