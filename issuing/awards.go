@@ -65,6 +65,10 @@ type Prepared struct {
 	AchievementID      string
 	AchievementVersion int
 	Request            AwardRequest
+
+	// signer is what Prepare built, reused by Award within the same
+	// request; a job (decoded from JSON) builds its own.
+	signer *signer
 }
 
 // Prepare checks an award request and finds its achievement; the caller
@@ -100,9 +104,11 @@ func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, err
 	p := &Prepared{Issuer: a.Issuer, AchievementID: a.ID, AchievementVersion: a.Version, Request: req}
 	// Build the shared part now, so that a bad narrative or result is
 	// refused before a job is queued.
-	if _, err := s.newSigner(ctx, "", p); err != nil {
+	g, err := s.newSigner(ctx, "", p)
+	if err != nil {
 		return nil, err
 	}
+	p.signer = g
 	return p, nil
 }
 
@@ -243,10 +249,14 @@ func (g *signer) audit(c Credential) AuditEntry {
 // Award issues credentials now, all or nothing: a recipient that cannot be
 // awarded fails the whole request with an error naming it.
 func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Credential, error) {
-	g, err := s.newSigner(ctx, actor, p)
-	if err != nil {
-		return nil, err
+	g := p.signer
+	if g == nil {
+		var err error
+		if g, err = s.newSigner(ctx, actor, p); err != nil {
+			return nil, err
+		}
 	}
+	g.actor = actor
 	rows := p.Request.Recipients
 	for attempt := 0; ; attempt++ {
 		slots, err := s.allocate(ctx, g.iss.Slug, len(rows), attempt > 0)
