@@ -14,6 +14,7 @@ import (
 
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// SecureCookies marks cookies Secure (the service is behind TLS).
 	SecureCookies bool
+	// Frameworks are served read-only as CASE under /ims/case/v1p0/, with
+	// ids under BaseURL.
+	Frameworks []competency.Framework
+	BaseURL    string
 }
 
 // Server holds what the handlers need.
@@ -65,6 +70,7 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	secure   bool
+	cases    *caseIndex
 }
 
 // New returns the HTTP handler of the service.
@@ -78,6 +84,16 @@ func New(c Config) http.Handler {
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies}
 	s.metrics = newMetrics(c.Registry)
+	if len(c.Frameworks) > 0 {
+		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
+		if err != nil {
+			// The frameworks are checked data; an export failure is a bug
+			// worth seeing at start-up, not a reason to refuse service.
+			c.Log.Error("CASE frameworks not served", "err", err)
+		} else {
+			s.cases = ix
+		}
+	}
 	r := mux.NewRouter()
 	r.Use(s.observe, s.recoverPanics, securityHeaders)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet)
@@ -85,6 +101,9 @@ func New(c Config) http.Handler {
 	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/verify", s.verify).Methods(http.MethodPost)
+	if s.cases != nil {
+		s.caseRoutes(r)
+	}
 	if s.iss != nil && s.auth != nil {
 		s.publicRoutes(r)
 		s.apiRoutes(r)

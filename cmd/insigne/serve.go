@@ -17,6 +17,7 @@ import (
 	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/keys"
@@ -111,7 +112,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	// through the guarded fetcher.
 	self := &selfFetcher{base: base, next: fetcher{fetch.New(fetch.Options{})}}
 	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self})
+	frameworks, err := competency.Official()
+	if err != nil {
+		return fmt.Errorf("official frameworks: %w", err)
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
+		Frameworks: frameworks, BaseURL: base,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
