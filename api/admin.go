@@ -57,12 +57,8 @@ func tokenOut(t auth.APIToken) tokenJSON {
 // createToken issues an API token for an issuer. The plain token is in
 // this answer only; Insigne keeps its hash.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	slug := mux.Vars(r)["slug"]
-	if !allow(w, p, slug, auth.RoleAdmin, auth.ScopeAdmin) {
-		return
-	}
-	if _, err := s.iss.Issuer(r.Context(), slug); err != nil {
-		s.fail(w, r, err)
+	slug, ok := s.administered(w, r, p)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -120,12 +116,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 // addMember gives a person a role on an issuer, creating their account
 // (with a password, on the embedded default) when it does not exist.
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	slug := mux.Vars(r)["slug"]
-	if !allow(w, p, slug, auth.RoleAdmin, auth.ScopeAdmin) {
-		return
-	}
-	if _, err := s.iss.Issuer(r.Context(), slug); err != nil {
-		s.fail(w, r, err)
+	slug, ok := s.administered(w, r, p)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -148,4 +140,18 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"user": u.ID, "email": u.Email, "issuer": slug, "role": role})
+}
+
+// administered checks that the issuer in the path exists and that p
+// administers it, answering the refusal itself.
+func (s *Server) administered(w http.ResponseWriter, r *http.Request, p *auth.Principal) (string, bool) {
+	slug := mux.Vars(r)["slug"]
+	if !allow(w, p, slug, auth.RoleAdmin, auth.ScopeAdmin) {
+		return "", false
+	}
+	if _, err := s.iss.Issuer(r.Context(), slug); err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	return slug, true
 }

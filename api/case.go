@@ -36,7 +36,6 @@ func newCASEIndex(frameworks []competency.Framework, base string) (*caseIndex, e
 			return nil, err
 		}
 		ix.documents = append(ix.documents, parts.CFDocument)
-		ix.packages[f.Identifier] = pkg
 		for _, list := range []struct {
 			raw  []json.RawMessage
 			into map[string]json.RawMessage
@@ -48,11 +47,6 @@ func newCASEIndex(frameworks []competency.Framework, base string) (*caseIndex, e
 			}
 		}
 		ix.packages[f.Identifier] = pkg
-		var doc struct{ Identifier string }
-		json.Unmarshal(parts.CFDocument, &doc)
-		if doc.Identifier != f.Identifier {
-			ix.packages[doc.Identifier] = pkg
-		}
 	}
 	return ix, nil
 }

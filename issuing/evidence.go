@@ -10,10 +10,10 @@ import (
 // MaxEvidenceSize caps one uploaded evidence file.
 const MaxEvidenceSize = 20 << 20
 
-// EvidenceTypes are the file types accepted as evidence, by sniffed media
+// evidenceTypes are the file types accepted as evidence, by sniffed media
 // type. Anything else (HTML, scripts, executables) is refused: evidence is
 // served back to browsers.
-var EvidenceTypes = map[string]bool{
+var evidenceTypes = map[string]bool{
 	"application/pdf": true, "image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
 	"image/svg+xml": true, "text/plain": true, "application/zip": true, "video/mp4": true, "audio/mpeg": true,
 }
@@ -22,7 +22,7 @@ var EvidenceTypes = map[string]bool{
 // from its first bytes, and returns its record (the URL is EvidenceURL).
 func (s *Service) PutEvidence(ctx context.Context, actor, name, mediaType string, r io.Reader) (*Blob, error) {
 	mt := strings.TrimSpace(strings.SplitN(mediaType, ";", 2)[0])
-	if !EvidenceTypes[mt] {
+	if !evidenceTypes[mt] {
 		return nil, inputErr("file", "files of type %s are not accepted as evidence", mt)
 	}
 	if len(name) > 200 {
