@@ -72,3 +72,20 @@ type Activity struct {
 	GAIASession    string `json:"gaiaSession,omitempty"`
 	Matricule      string `json:"matricule,omitempty"`
 }
+
+// Result says what recording a batch of completions did. The completion
+// service's method is
+//
+//	func (s *Service) Record(ctx context.Context, cs []Completion) (Result, error)
+//
+// and every ingestion path (xAPI, JSON, CSV, Moodle web services) calls it.
+// Recording is idempotent: the same completion sent again changes nothing
+// and never yields a second credential.
+type Result struct {
+	Recorded   int `json:"recorded"`   // completions stored for the first time
+	Duplicates int `json:"duplicates"` // already known: nothing changed
+	// Awarded lists the ids (uuid) of the credentials issued because of
+	// this batch; awards that run as a job appear in Jobs instead.
+	Awarded []string `json:"awarded,omitempty"`
+	Jobs    []string `json:"jobs,omitempty"`
+}
