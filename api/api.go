@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -56,6 +57,10 @@ type Config struct {
 	// ids under BaseURL.
 	Frameworks []competency.Framework
 	BaseURL    string
+	// Competency, when set, keeps frameworks in the database: CASE serves
+	// every stored framework (not Frameworks), and the framework, trainer
+	// award, profile and statistics routes are on.
+	Competency *competency.Service
 }
 
 // Server holds what the handlers need.
@@ -70,7 +75,11 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	secure   bool
+	comp     *competency.Service
+
+	caseMu   sync.Mutex
 	cases    *caseIndex
+	casesKey string
 }
 
 // New returns the HTTP handler of the service.
@@ -82,9 +91,9 @@ func New(c Config) http.Handler {
 		c.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
-		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies}
+		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency}
 	s.metrics = newMetrics(c.Registry)
-	if len(c.Frameworks) > 0 {
+	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
 		if err != nil {
 			// The frameworks are checked data; an export failure is a bug
@@ -101,13 +110,16 @@ func New(c Config) http.Handler {
 	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/verify", s.verify).Methods(http.MethodPost)
-	if s.cases != nil {
+	if s.cases != nil || s.comp != nil {
 		s.caseRoutes(r)
 	}
 	if s.iss != nil && s.auth != nil {
 		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
+		if s.comp != nil {
+			s.competencyRoutes(r)
+		}
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")

@@ -11,8 +11,8 @@ import (
 )
 
 // caseIndex serves frameworks read-only as 1EdTech CASE 1.0: documents,
-// packages, items and associations by identifier. Frameworks do not change
-// while the service runs, so their JSON is built once.
+// packages, items and associations by identifier. The JSON is built
+// once per set of framework versions.
 type caseIndex struct {
 	documents    []json.RawMessage
 	packages     map[string]json.RawMessage
@@ -77,7 +77,12 @@ func (s *Server) caseRoutes(r *mux.Router) {
 }
 
 func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
-	b, _ := json.Marshal(map[string]any{"CFDocuments": s.cases.documents})
+	ix, err := s.caseFrameworks(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"CFDocuments": ix.documents})
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeDoc(w, "application/json", http.StatusOK, b)
 }
@@ -87,7 +92,12 @@ func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
 func (s *Server) caseLookup(find func(*caseIndex, string) (json.RawMessage, bool)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := mux.Vars(r)["id"]
-		b, ok := find(s.cases, id)
+		ix, err := s.caseFrameworks(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		b, ok := find(ix, id)
 		if !ok {
 			writeJSON(w, http.StatusNotFound, map[string]any{"imsx_codeMajor": "failure", "imsx_severity": "error",
 				"imsx_description": "no CASE object " + id, "imsx_codeMinor": map[string]any{"imsx_codeMinorField": []any{

@@ -114,7 +114,7 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return &issuing.InputError{Field: te.Field, Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
+		return &issuing.InputError{Field: jsonField(te.Field), Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
 	case errors.As(err, &se):
 		return &issuing.InputError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
 	case errors.Is(err, io.EOF):
@@ -126,6 +126,21 @@ func jsonError(err error) error {
 		return &issuing.InputError{Field: f, Reason: "unknown field " + f}
 	}
 	return &issuing.InputError{Reason: "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// jsonField drops the names of embedded Go structs from the path
+// encoding/json reports ("AchievementSpec.validForDays"): JSON names here
+// start with a lower-case letter, Go type names with a capital.
+func jsonField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
 }
 
 func goKind(t string) string {

@@ -183,8 +183,12 @@ func (s *Server) createAchievement(w http.ResponseWriter, r *http.Request, p *au
 	if !allow(w, p, slug, auth.RoleAdmin, auth.ScopeAdmin) {
 		return
 	}
-	var spec issuing.AchievementSpec
-	if !decode(w, r, &spec) {
+	var in achievementInput
+	if !decode(w, r, &in) {
+		return
+	}
+	spec, ok := s.achievementSpec(w, r, in)
+	if !ok {
 		return
 	}
 	a, err := s.iss.CreateAchievement(r.Context(), actor(p), slug, spec)
@@ -260,8 +264,12 @@ func (s *Server) updateAchievement(w http.ResponseWriter, r *http.Request, p *au
 	if !ok {
 		return
 	}
-	var spec issuing.AchievementSpec
-	if !decode(w, r, &spec) {
+	var in achievementInput
+	if !decode(w, r, &in) {
+		return
+	}
+	spec, ok := s.achievementSpec(w, r, in)
+	if !ok {
 		return
 	}
 	a, err := s.iss.UpdateAchievement(r.Context(), actor(p), a.ID, spec)

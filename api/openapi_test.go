@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
 )
 
@@ -337,6 +338,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.publicRoutes(r)
 	s.apiRoutes(r)
 	s.signInRoutes(r)
+	s.competencyRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -462,7 +464,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		omit   []string // fields the type has but a request may not set
 	}{
 		{"IssuerInput", issuing.IssuerInput{}, nil},
-		{"AchievementInput", issuing.AchievementSpec{}, []string{"id", "creator"}},
+		{"AchievementInput", achievementInput{}, []string{"id", "creator"}},
 		{"AwardRequest", issuing.AwardRequest{}, nil},
 		{"RecipientInput", issuing.RecipientInput{}, nil},
 		{"EvidenceInput", issuing.EvidenceInput{}, nil},
@@ -481,6 +483,17 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Report", badges.Report{}, nil},
 		{"Check", badges.Check{}, nil},
 		{"Summary", badges.Summary{}, nil},
+		{"Framework", frameworkJSON{}, nil},
+		{"CompetencyAwardRequest", competencyAwardRequest{}, nil},
+		{"PendingAward", pendingJSON{}, nil},
+		{"Learner", competency.Learner{}, nil},
+		{"CompetencyProfile", competency.Profile{}, nil},
+		{"ProfileFramework", competency.ProfileFramework{}, nil},
+		{"ProfileItem", competency.ProfileItem{}, nil},
+		{"Level", competency.Level{}, nil},
+		{"CoveringCredential", competency.CoveringCredit{}, nil},
+		{"Statistics", competency.Statistics{}, nil},
+		{"Count", competency.Count{}, nil},
 	} {
 		s := oaObj(schemas[c.schema])
 		if s == nil {

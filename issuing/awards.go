@@ -249,6 +249,14 @@ func (g *signer) audit(c Credential) AuditEntry {
 // Award issues credentials now, all or nothing: a recipient that cannot be
 // awarded fails the whole request with an error naming it.
 func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Credential, error) {
+	return s.issue(ctx, actor, p, func(creds []Credential, audit []AuditEntry) error {
+		return s.store.InsertCredentials(ctx, creds, nil, audit)
+	})
+}
+
+// issue signs the credentials of a prepared award and stores them with
+// insert, in one transaction, signing again on a status index conflict.
+func (s *Service) issue(ctx context.Context, actor string, p *Prepared, insert func([]Credential, []AuditEntry) error) ([]Credential, error) {
 	g := p.signer
 	if g == nil {
 		var err error
@@ -273,7 +281,7 @@ func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Crede
 		for i, c := range creds {
 			audit[i] = g.audit(c)
 		}
-		err = s.store.InsertCredentials(ctx, creds, nil, audit)
+		err = insert(creds, audit)
 		// A conflict means another node took one of our status indexes
 		// meanwhile: sign again with fresh ones.
 		if errors.Is(err, ErrConflict) && attempt < 4 {

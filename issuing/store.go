@@ -67,6 +67,9 @@ type Store interface {
 	PutBlob(ctx context.Context, b Blob) error
 	Blob(ctx context.Context, sha256 string) (*Blob, error)
 
+	// ApprovalStore keeps the awards waiting for a second assessor.
+	ApprovalStore
+
 	Audit(ctx context.Context, a AuditEntry) error
 	// AuditLog returns the latest entries about an issuer, newest first.
 	AuditLog(ctx context.Context, issuer string, limit int) ([]AuditEntry, error)

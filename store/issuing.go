@@ -338,29 +338,8 @@ const insertBatch = 200
 // InsertCredentials implements issuing.Store.
 func (s *DB) InsertCredentials(ctx context.Context, cs []issuing.Credential, p *issuing.Progress, audit []issuing.AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(cs); start += insertBatch {
-			end := min(start+insertBatch, len(cs))
-			var b strings.Builder
-			b.WriteString("INSERT INTO credentials (" + credentialCols + ") VALUES ")
-			args := make([]any, 0, (end-start)*15)
-			for i, c := range cs[start:end] {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				var jobID, jobRow any
-				if c.JobID != "" {
-					jobID, jobRow = c.JobID, c.JobRow
-				}
-				args = append(args, c.ID, c.Issuer, c.AchievementID, c.AchievementVersion, c.RecipientEmail, c.RecipientName, c.RecipientDID,
-					c.StatusList, c.StatusIndex, c.State, c.Reason, string(c.Signed), jobID, jobRow, micros(c.CreatedAt))
-			}
-			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
-				if isUnique(err) {
-					return fmt.Errorf("insert credentials: %w", issuing.ErrConflict)
-				}
-				return fmt.Errorf("store: insert credentials: %w", err)
-			}
+		if err := s.insertCredentials(ctx, tx, cs); err != nil {
+			return err
 		}
 		for _, a := range audit {
 			if err := s.audit(ctx, tx, a); err != nil {
@@ -370,33 +349,67 @@ func (s *DB) InsertCredentials(ctx context.Context, cs []issuing.Credential, p *
 		if p == nil {
 			return nil
 		}
-		var raw string
-		if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM jobs WHERE id = ?"), p.JobID).Scan(&raw); err != nil {
-			return notFound(err, "job "+p.JobID)
-		}
-		var errs []issuing.RowError
-		json.Unmarshal([]byte(raw), &errs)
-		// Keep the first thousand reasons; the counts stay exact.
-		for _, e := range p.Errors {
-			if len(errs) < 1000 {
-				errs = append(errs, e)
-			}
-		}
-		eb, _ := json.Marshal(errs)
-		if errs == nil {
-			eb = []byte("[]")
-		}
-		state := issuing.JobRunning
-		if p.Finish {
-			state = issuing.JobDone
-		}
-		_, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET done = done + ?, failed = failed + ?, errors = ?, state = ?, updated_at = ? WHERE id = ?"),
-			p.Done, p.Failed, string(eb), state, micros(time.Now()), p.JobID)
-		if err != nil {
-			return fmt.Errorf("store: job progress: %w", err)
-		}
-		return nil
+		return s.jobProgress(ctx, tx, p)
 	})
+}
+
+// insertCredentials inserts credentials in batches within tx.
+func (s *DB) insertCredentials(ctx context.Context, tx *sql.Tx, cs []issuing.Credential) error {
+	for start := 0; start < len(cs); start += insertBatch {
+		end := min(start+insertBatch, len(cs))
+		var b strings.Builder
+		b.WriteString("INSERT INTO credentials (" + credentialCols + ") VALUES ")
+		args := make([]any, 0, (end-start)*15)
+		for i, c := range cs[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			var jobID, jobRow any
+			if c.JobID != "" {
+				jobID, jobRow = c.JobID, c.JobRow
+			}
+			args = append(args, c.ID, c.Issuer, c.AchievementID, c.AchievementVersion, c.RecipientEmail, c.RecipientName, c.RecipientDID,
+				c.StatusList, c.StatusIndex, c.State, c.Reason, string(c.Signed), jobID, jobRow, micros(c.CreatedAt))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("insert credentials: %w", issuing.ErrConflict)
+			}
+			return fmt.Errorf("store: insert credentials: %w", err)
+		}
+	}
+	return nil
+}
+
+// jobProgress records a chunk of a job within tx.
+func (s *DB) jobProgress(ctx context.Context, tx *sql.Tx, p *issuing.Progress) error {
+	var raw string
+	if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM jobs WHERE id = ?"), p.JobID).Scan(&raw); err != nil {
+		return notFound(err, "job "+p.JobID)
+	}
+	var errs []issuing.RowError
+	json.Unmarshal([]byte(raw), &errs)
+	// Keep the first thousand reasons; the counts stay exact.
+	for _, e := range p.Errors {
+		if len(errs) < 1000 {
+			errs = append(errs, e)
+		}
+	}
+	eb, _ := json.Marshal(errs)
+	if errs == nil {
+		eb = []byte("[]")
+	}
+	state := issuing.JobRunning
+	if p.Finish {
+		state = issuing.JobDone
+	}
+	_, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET done = done + ?, failed = failed + ?, errors = ?, state = ?, updated_at = ? WHERE id = ?"),
+		p.Done, p.Failed, string(eb), state, micros(time.Now()), p.JobID)
+	if err != nil {
+		return fmt.Errorf("store: job progress: %w", err)
+	}
+	return nil
 }
 
 func scanCredential(sc interface{ Scan(...any) error }) (*issuing.Credential, error) {

@@ -24,6 +24,9 @@ Commands:
   verify                     verify a credential: JSON, compact JWS, baked PNG/SVG
   bake                       put a credential into a PNG or SVG image
   unbake                     take the credential out of a PNG or SVG image
+  framework import FILE      store a framework (CASE 1.0 JSON or Moodle competency CSV)
+  framework export ID        write a stored framework (--format case|moodle-csv)
+  framework list             list the stored frameworks
 
 Run 'insigne <command> -h' for a command's flags.
 `
@@ -75,6 +78,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdBake(args[1:], e)
 	case "unbake":
 		err = cmdUnbake(args[1:], e)
+	case "framework":
+		err = cmdFramework(ctx, args[1:], e)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK

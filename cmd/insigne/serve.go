@@ -112,12 +112,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	// through the guarded fetcher.
 	self := &selfFetcher{base: base, next: fetcher{fetch.New(fetch.Options{})}}
 	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self})
-	frameworks, err := competency.Official()
-	if err != nil {
+	comp := competency.NewService(db, base, nil, log)
+	if err := comp.SeedOfficial(ctx); err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Frameworks: frameworks, BaseURL: base,
+		Competency: comp, BaseURL: base,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
