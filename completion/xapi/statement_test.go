@@ -139,25 +139,31 @@ func TestRefused(t *testing.T) {
 		path string
 		want string
 	}{
-		"no actor":       {with(func(m map[string]any) { delete(m, "actor") }), "actor", "missing"},
-		"unknown verb":   {with(func(m map[string]any) { m["verb"] = map[string]any{"id": "http://adlnet.gov/expapi/verbs/experienced"} }), "verb.id", "experienced"},
-		"sha1 actor":     {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox_sha1sum": "ab"} }), "actor.mbox_sha1sum", "address"},
-		"two ifis":       {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox": "mailto:a@b.fr", "openid": "http://x"} }), "actor", "exactly one"},
-		"bad mbox":       {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox": "a@b.fr"} }), "actor.mbox", "mailto"},
-		"account only":   {with(func(m map[string]any) { m["actor"] = map[string]any{"account": map[string]any{"homePage": site, "name": "17"}} }), "actor.account", "e-mail"},
-		"group":          {with(func(m map[string]any) { m["actor"] = map[string]any{"objectType": "Group", "mbox": "mailto:a@b.fr"} }), "actor.objectType", "Group"},
-		"bad id":         {with(func(m map[string]any) { m["id"] = "42" }), "id", "UUID"},
-		"unknown prop":   {with(func(m map[string]any) { m["grade"] = 12 }), "grade", "unknown property"},
-		"null prop":      {with(func(m map[string]any) { m["result"] = nil }), "result", "null"},
-		"statement ref":  {with(func(m map[string]any) { m["object"] = map[string]any{"objectType": "StatementRef", "id": xapitest.UUID(9)} }), "object.objectType", "activities only"},
-		"relative iri":   {with(func(m map[string]any) { m["object"].(map[string]any)["id"] = "/course/view.php?id=1" }), "object.id", "absolute IRI"},
-		"bad timestamp":  {with(func(m map[string]any) { m["timestamp"] = "10/06/2015" }), "timestamp", "ISO 8601"},
-		"bad duration":   {with(func(m map[string]any) { m["result"] = map[string]any{"duration": "2h"} }), "result.duration", "ISO 8601"},
-		"scaled > 1":     {with(func(m map[string]any) { m["result"] = map[string]any{"score": map[string]any{"scaled": 1.5}} }), "result.score.scaled", "outside"},
-		"contradiction":  {with(func(m map[string]any) { m["result"] = map[string]any{"completion": false} }), "result.completion", "contradicts"},
-		"version 2":      {with(func(m map[string]any) { m["version"] = "2.0.0" }), "version", "1.0.x"},
-		"attachments":    {with(func(m map[string]any) { m["attachments"] = []any{} }), "attachments", "not accepted"},
-		"bad lang tag":   {with(func(m map[string]any) { m["verb"] = map[string]any{"id": xapi.VerbCompleted, "display": map[string]any{"": "x"}} }), "verb.display.", "language tag"},
+		"no actor":     {with(func(m map[string]any) { delete(m, "actor") }), "actor", "missing"},
+		"unknown verb": {with(func(m map[string]any) { m["verb"] = map[string]any{"id": "http://adlnet.gov/expapi/verbs/experienced"} }), "verb.id", "experienced"},
+		"sha1 actor":   {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox_sha1sum": "ab"} }), "actor.mbox_sha1sum", "address"},
+		"two ifis":     {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox": "mailto:a@b.fr", "openid": "http://x"} }), "actor", "exactly one"},
+		"bad mbox":     {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox": "a@b.fr"} }), "actor.mbox", "mailto"},
+		"account only": {with(func(m map[string]any) {
+			m["actor"] = map[string]any{"account": map[string]any{"homePage": site, "name": "17"}}
+		}), "actor.account", "e-mail"},
+		"group":        {with(func(m map[string]any) { m["actor"] = map[string]any{"objectType": "Group", "mbox": "mailto:a@b.fr"} }), "actor.objectType", "Group"},
+		"bad id":       {with(func(m map[string]any) { m["id"] = "42" }), "id", "UUID"},
+		"unknown prop": {with(func(m map[string]any) { m["grade"] = 12 }), "grade", "unknown property"},
+		"null prop":    {with(func(m map[string]any) { m["result"] = nil }), "result", "null"},
+		"statement ref": {with(func(m map[string]any) {
+			m["object"] = map[string]any{"objectType": "StatementRef", "id": xapitest.UUID(9)}
+		}), "object.objectType", "activities only"},
+		"relative iri":  {with(func(m map[string]any) { m["object"].(map[string]any)["id"] = "/course/view.php?id=1" }), "object.id", "absolute IRI"},
+		"bad timestamp": {with(func(m map[string]any) { m["timestamp"] = "10/06/2015" }), "timestamp", "ISO 8601"},
+		"bad duration":  {with(func(m map[string]any) { m["result"] = map[string]any{"duration": "2h"} }), "result.duration", "ISO 8601"},
+		"scaled > 1":    {with(func(m map[string]any) { m["result"] = map[string]any{"score": map[string]any{"scaled": 1.5}} }), "result.score.scaled", "outside"},
+		"contradiction": {with(func(m map[string]any) { m["result"] = map[string]any{"completion": false} }), "result.completion", "contradicts"},
+		"version 2":     {with(func(m map[string]any) { m["version"] = "2.0.0" }), "version", "1.0.x"},
+		"attachments":   {with(func(m map[string]any) { m["attachments"] = []any{} }), "attachments", "not accepted"},
+		"bad lang tag": {with(func(m map[string]any) {
+			m["verb"] = map[string]any{"id": xapi.VerbCompleted, "display": map[string]any{"": "x"}}
+		}), "verb.display.", "language tag"},
 		"bad extension":  {with(func(m map[string]any) { m["context"] = map[string]any{"extensions": map[string]any{"info": 1}} }), "context.extensions", "IRI"},
 		"bad registr.":   {with(func(m map[string]any) { m["context"] = map[string]any{"registration": "x"} }), "context.registration", "UUID"},
 		"number as verb": {with(func(m map[string]any) { m["verb"] = 3 }), "verb", "object"},
@@ -187,12 +193,12 @@ func TestBatchNamesTheBadStatement(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	for body, want := range map[string]string{
-		``:          "empty",
-		`[]`:        "empty array",
-		`{"id":`:    "invalid JSON",
-		`{} {}`:     "more than one",
-		`"text"`:    "not a string",
-		`[1]`:       "statement [0]: must be an object",
+		``:       "empty",
+		`[]`:     "empty array",
+		`{"id":`: "invalid JSON",
+		`{} {}`:  "more than one",
+		`"text"`: "not a string",
+		`[1]`:    "statement [0]: must be an object",
 		strings.Repeat("[", 40) + strings.Repeat("]", 40): "nested",
 	} {
 		_, err := xapi.Parse([]byte(body), opts)
