@@ -16,6 +16,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/oauth"
 )
 
 // Verifier verifies a credential in any supported container.
@@ -56,6 +57,11 @@ type Config struct {
 	// ids under BaseURL.
 	Frameworks []competency.Framework
 	BaseURL    string
+	// OAuth, when set with Auth, serves the OAuth 2.0 authorization
+	// server of the Open Badges API (api/oauth.go), described by
+	// OAuthInfo in the service description document.
+	OAuth     *oauth.Service
+	OAuthInfo OAuthInfo
 }
 
 // Server holds what the handlers need.
@@ -71,6 +77,7 @@ type Server struct {
 	registry *prometheus.Registry
 	secure   bool
 	cases    *caseIndex
+	ob       *obOAuth
 }
 
 // New returns the HTTP handler of the service.
@@ -108,6 +115,9 @@ func New(c Config) http.Handler {
 		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
+	}
+	if c.OAuth != nil && s.auth != nil {
+		s.oauthRoutes(r, c)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
