@@ -17,6 +17,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/oauth"
 )
 
 // Verifier verifies a credential in any supported container.
@@ -61,6 +62,11 @@ type Config struct {
 	// every stored framework (not Frameworks), and the framework, trainer
 	// award, profile and statistics routes are on.
 	Competency *competency.Service
+	// OAuth, when set with Auth, serves the OAuth 2.0 authorization
+	// server of the Open Badges API (api/oauth.go), described by
+	// OAuthInfo in the service description document.
+	OAuth     *oauth.Service
+	OAuthInfo OAuthInfo
 }
 
 // Server holds what the handlers need.
@@ -80,6 +86,7 @@ type Server struct {
 	caseMu   sync.Mutex
 	cases    *caseIndex
 	casesKey string
+	ob       *obOAuth
 }
 
 // New returns the HTTP handler of the service.
@@ -120,6 +127,9 @@ func New(c Config) http.Handler {
 		if s.comp != nil {
 			s.competencyRoutes(r)
 		}
+	}
+	if c.OAuth != nil && s.auth != nil {
+		s.oauthRoutes(r, c)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")

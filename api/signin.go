@@ -101,7 +101,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, s.cookie("insigne_login", "", -1))
 	if s.startSession(w, r, u.ID) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, s.afterSignIn(w, r), http.StatusSeeOther)
 	}
 }
 
@@ -114,7 +114,7 @@ func (s *Server) linkSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.startSession(w, r, u.ID) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, s.afterSignIn(w, r), http.StatusSeeOther)
 	}
 }
 
@@ -171,6 +171,6 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.startSession(w, r, u.ID) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, s.afterSignIn(w, r), http.StatusSeeOther)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/oauth"
 	"github.com/insigne/insigne/store"
 )
 
@@ -116,8 +117,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err := comp.SeedOfficial(ctx); err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
+	oauthSvc, oauthInfo, err := oauthConfig(e, db, base)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Competency: comp, BaseURL: base,
+		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
@@ -246,4 +251,33 @@ func orEnv(e env, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// oauthConfig builds the OAuth server of the Open Badges API from
+// INSIGNE_OAUTH_ACCESS_TTL, INSIGNE_OAUTH_REFRESH_TTL,
+// INSIGNE_OAUTH_LOOPBACK_REDIRECTS, INSIGNE_PRIVACY_URL and
+// INSIGNE_TERMS_URL.
+func oauthConfig(e env, st oauth.Store, base string) (*oauth.Service, api.OAuthInfo, error) {
+	c := oauth.Config{Store: st}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"INSIGNE_OAUTH_ACCESS_TTL", &c.AccessTTL}, {"INSIGNE_OAUTH_REFRESH_TTL", &c.RefreshTTL}} {
+		if v := e.getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < time.Minute {
+				return nil, api.OAuthInfo{}, usageError{d.name + " must be a duration of at least 1m, like 1h"}
+			}
+			*d.to = t
+		}
+	}
+	switch v := e.getenv("INSIGNE_OAUTH_LOOPBACK_REDIRECTS"); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.AllowLoopbackHTTP = true
+	default:
+		return nil, api.OAuthInfo{}, usageError{"INSIGNE_OAUTH_LOOPBACK_REDIRECTS must be true or false"}
+	}
+	info := api.OAuthInfo{PrivacyPolicyURL: orEnv(e, "INSIGNE_PRIVACY_URL", base+"/"), TermsOfServiceURL: orEnv(e, "INSIGNE_TERMS_URL", base+"/")}
+	return oauth.New(c), info, nil
 }
