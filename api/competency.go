@@ -451,7 +451,7 @@ func readableIssuers(p *auth.Principal, email string) (include func(string) bool
 	if p.Root || (p.Kind == auth.KindUser && p.Email != "" && badges.NormalizeEmail(p.Email) == badges.NormalizeEmail(email)) {
 		return nil, true
 	}
-	if !p.HasScope(auth.ScopeRead) {
+	if !p.HasScope(auth.ScopeRead) || !canAwardSomewhere(p) {
 		return nil, false
 	}
 	return func(issuer string) bool { return p.Can(issuer, auth.RoleTrainer) }, true
