@@ -67,7 +67,9 @@ func TestFrameworksAPI(t *testing.T) {
 		admin, _ := ts.createToken(t, ts.Root, "ac-a", "admin", "admin", auth.ScopeAdmin)
 		trainer, _ := ts.createToken(t, ts.Root, "ac-a", "trainer", "trainer", auth.ScopeAward, auth.ScopeRead)
 
-		var list struct{ Frameworks []struct{ ID, Title, Source string } }
+		var list struct {
+			Frameworks []struct{ ID, Title, Source string }
+		}
 		ts.must(t, 200, "GET", "/api/v1/frameworks", req{Bearer: trainer}).json(t, &list)
 		if len(list.Frameworks) != 2 || list.Frameworks[0].Source != "official" {
 			t.Fatalf("frameworks at start: %+v", list)
@@ -138,7 +140,9 @@ func TestFrameworksAPI(t *testing.T) {
 		}
 
 		// CASE serves the imported third framework.
-		var docs struct{ CFDocuments []struct{ Identifier, Title string } }
+		var docs struct {
+			CFDocuments []struct{ Identifier, Title string }
+		}
 		ts.must(t, 200, "GET", "/ims/case/v1p0/CFDocuments", req{}).json(t, &docs)
 		if len(docs.CFDocuments) != 3 {
 			t.Fatalf("CFDocuments: %+v", docs)
