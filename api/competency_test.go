@@ -85,6 +85,7 @@ func TestFrameworksAPI(t *testing.T) {
 		if !strings.Contains(res.String(), "identifier") {
 			t.Errorf("bad CASE: %s does not name the identifier", res)
 		}
+		wantError(t, "oversized", ts.do(t, "POST", "/api/v1/frameworks", req{Bearer: admin, Body: bytes.Repeat([]byte("a"), competency.MaxImportBytes+2), ContentType: "text/csv"}), 413, "too_large", "-")
 		wantError(t, "XML", ts.do(t, "POST", "/api/v1/frameworks", req{Bearer: admin, Body: []byte("<x/>"), ContentType: "application/xml"}), 415, "unsupported_media_type", "-")
 		ts.must(t, 200, "GET", "/api/v1/frameworks", req{Bearer: trainer}).json(t, &list)
 		if len(list.Frameworks) != 2 {
