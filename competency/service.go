@@ -61,8 +61,11 @@ type Store interface {
 	// e-mail address, any state, oldest first.
 	LearnerCredentials(ctx context.Context, email string) ([]CredentialFact, error)
 	// CredentialFacts returns the credentials of an issuer ("" for all)
-	// that are not revoked, with their learner's attributes.
+	// that are not revoked, with their learner's attributes, without
+	// their signed documents (Signed is nil).
 	CredentialFacts(ctx context.Context, issuer string) ([]CredentialFact, error)
+	// SignedCredentials returns the signed documents of credentials by id.
+	SignedCredentials(ctx context.Context, ids []string) (map[string][]byte, error)
 	// SaveLearner creates or replaces a learner's attributes.
 	SaveLearner(ctx context.Context, l Learner) error
 	Learner(ctx context.Context, email string) (*Learner, error)
@@ -105,7 +108,15 @@ type Service struct {
 
 	mu   sync.Mutex
 	snap *Snapshot
+
+	// covered caches the items each credential covers. A signed
+	// credential never changes, so the cache is right on every node.
+	coverMu sync.Mutex
+	covered map[string][]string
 }
+
+// maxCovered bounds the coverage cache (about 100 bytes an entry).
+const maxCovered = 1 << 20
 
 // NewService returns a Service whose item URLs are under base.
 func NewService(st Store, base string, now func() time.Time, log *slog.Logger) *Service {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
@@ -152,9 +153,10 @@ func (s *DB) LearnerCredentials(ctx context.Context, email string) ([]competency
 	return collectFacts(rows)
 }
 
-// CredentialFacts implements competency.Store.
+// CredentialFacts implements competency.Store: without the signed
+// documents, which SignedCredentials reads when needed.
 func (s *DB) CredentialFacts(ctx context.Context, issuer string) ([]competency.CredentialFact, error) {
-	q := "SELECT " + factCols + " FROM credentials c LEFT JOIN learners l ON l.email = c.recipient_email WHERE c.state <> 'revoked'"
+	q := "SELECT " + strings.Replace(factCols, "c.signed", "''", 1) + " FROM credentials c LEFT JOIN learners l ON l.email = c.recipient_email WHERE c.state <> 'revoked'"
 	var args []any
 	if issuer != "" {
 		q += " AND c.issuer = ?"
@@ -164,7 +166,40 @@ func (s *DB) CredentialFacts(ctx context.Context, issuer string) ([]competency.C
 	if err != nil {
 		return nil, fmt.Errorf("store: credential facts: %w", err)
 	}
-	return collectFacts(rows)
+	facts, err := collectFacts(rows)
+	for i := range facts {
+		facts[i].Signed = nil
+	}
+	return facts, err
+}
+
+// SignedCredentials implements competency.Store.
+func (s *DB) SignedCredentials(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, s.q("SELECT id, signed FROM credentials WHERE id IN (?"+strings.Repeat(", ?", len(chunk)-1)+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: signed credentials: %w", err)
+		}
+		for rows.Next() {
+			var id, signed string
+			if err := rows.Scan(&id, &signed); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: signed credentials: %w", err)
+			}
+			out[id] = []byte(signed)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: signed credentials: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // SaveLearner implements competency.Store.

@@ -134,8 +134,12 @@ func TestLearnersAndCredentialFacts(t *testing.T) {
 			t.Fatalf("facts of ac-lyon (c3 revoked): %+v %v", lyon, err)
 		}
 		all, err := db.CredentialFacts(ctx, "")
-		if err != nil || len(all) != 2 {
+		if err != nil || len(all) != 2 || all[0].Signed != nil {
 			t.Fatalf("all facts: %+v %v", all, err)
+		}
+		signed, err := db.SignedCredentials(ctx, []string{"c1", "c3", "nope"})
+		if err != nil || len(signed) != 2 || string(signed["c3"]) != string(c3.Signed) {
+			t.Fatalf("signed credentials: %q %v", signed, err)
 		}
 	})
 }
