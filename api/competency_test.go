@@ -316,8 +316,13 @@ func TestCompetencyAwards(t *testing.T) {
 		if len(doc.Evidence) != 1 || doc.Evidence[0].ID != evURL {
 			t.Errorf("evidence %+v", doc.Evidence)
 		}
-		// A later, lower assessment does not lower the best level.
-		ts.must(t, 201, "POST", "/api/v1/competency-awards", req{Bearer: t1tok, JSON: award("Insuffisant", false, "lea@example.org")})
+		// A later, lower assessment does not lower the best level. Sent
+		// twice with its Idempotency-Key, it is awarded once.
+		lower := req{Bearer: t1tok, JSON: award("Insuffisant", false, "lea@example.org"), Header: map[string]string{"Idempotency-Key": "eval-lea-2"}}
+		first := ts.must(t, 201, "POST", "/api/v1/competency-awards", lower)
+		if again := ts.must(t, 201, "POST", "/api/v1/competency-awards", lower); !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retry: %s", again)
+		}
 
 		// With a second assessor.
 		var pa pendingOut

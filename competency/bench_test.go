@@ -48,7 +48,7 @@ func benchData(b *testing.B, db *store.DB, learners, per int) *competency.Servic
 	n := 0
 	for l := range learners {
 		email := fmt.Sprintf("learner%d@example.org", l)
-		if err := db.SaveLearner(ctx, competency.Learner{Email: email, Academie: []string{"Lyon", "Grenoble", "Clermont"}[l%3], UpdatedAt: t0}); err != nil {
+		if err := db.SetLearnerAttributes(ctx, competency.Learner{Email: email, Academie: []string{"Lyon", "Grenoble", "Clermont"}[l%3], UpdatedAt: t0}); err != nil {
 			b.Fatal(err)
 		}
 		for k := range per {

@@ -66,9 +66,9 @@ type Store interface {
 	CredentialFacts(ctx context.Context, issuer string) ([]CredentialFact, error)
 	// SignedCredentials returns the signed documents of credentials by id.
 	SignedCredentials(ctx context.Context, ids []string) (map[string][]byte, error)
-	// SaveLearner creates or replaces a learner's attributes.
-	SaveLearner(ctx context.Context, l Learner) error
-	Learner(ctx context.Context, email string) (*Learner, error)
+	// SetLearnerAttributes creates or replaces a learner's attributes.
+	SetLearnerAttributes(ctx context.Context, l Learner) error
+	LearnerAttributes(ctx context.Context, email string) (*Learner, error)
 }
 
 // Learner is what Insigne knows of a learner for statistics.
@@ -410,8 +410,8 @@ func MergeAlignments(have, add []badges.Alignment) []badges.Alignment {
 	return have
 }
 
-// SaveLearner sets a learner's attributes.
-func (s *Service) SaveLearner(ctx context.Context, l Learner) error {
+// SetLearnerAttributes sets a learner's attributes.
+func (s *Service) SetLearnerAttributes(ctx context.Context, l Learner) error {
 	l.Email = badges.NormalizeEmail(l.Email)
 	if l.Email == "" || !strings.Contains(l.Email, "@") {
 		return inputErr("email", "is not an e-mail address")
@@ -422,7 +422,7 @@ func (s *Service) SaveLearner(ctx context.Context, l Learner) error {
 		}
 	}
 	l.UpdatedAt = s.now()
-	return s.store.SaveLearner(ctx, l)
+	return s.store.SetLearnerAttributes(ctx, l)
 }
 
 // LearnerIssuers lists the issuers that issued a credential (in any state)

@@ -202,8 +202,8 @@ func (s *DB) SignedCredentials(ctx context.Context, ids []string) (map[string][]
 	return out, nil
 }
 
-// SaveLearner implements competency.Store.
-func (s *DB) SaveLearner(ctx context.Context, l competency.Learner) error {
+// SetLearnerAttributes implements competency.Store.
+func (s *DB) SetLearnerAttributes(ctx context.Context, l competency.Learner) error {
 	_, err := s.db.ExecContext(ctx, s.q("INSERT INTO learners (email, name, academie, departement, discipline, updated_at) VALUES (?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT (email) DO UPDATE SET name = excluded.name, academie = excluded.academie, departement = excluded.departement, discipline = excluded.discipline, updated_at = excluded.updated_at"),
 		l.Email, l.Name, l.Academie, l.Departement, l.Discipline, micros(l.UpdatedAt))
@@ -213,8 +213,8 @@ func (s *DB) SaveLearner(ctx context.Context, l competency.Learner) error {
 	return nil
 }
 
-// Learner implements competency.Store.
-func (s *DB) Learner(ctx context.Context, email string) (*competency.Learner, error) {
+// LearnerAttributes implements competency.Store.
+func (s *DB) LearnerAttributes(ctx context.Context, email string) (*competency.Learner, error) {
 	var l competency.Learner
 	var at int64
 	err := s.db.QueryRowContext(ctx, s.q("SELECT email, name, academie, departement, discipline, updated_at FROM learners WHERE email = ?"), email).

@@ -57,11 +57,17 @@ func TestCompetencyEndToEnd(t *testing.T) {
 			if code, _, stderr := insigneEnv(t, vars, "framework", "export", "--data", data, "--format", "pdf", "x"); code != 2 || !strings.Contains(stderr, "--format") {
 				t.Errorf("bad format: exit %d %s", code, stderr)
 			}
+			if code, _, stderr := insigneEnv(t, vars, "framework", "export", "--data", data, "3f0f3b2e-0000-4000-8000-000000000000"); code != 2 || !strings.Contains(stderr, "no framework 3f0f3b2e") {
+				t.Errorf("unknown framework: exit %d %s", code, stderr)
+			}
 			code, out, stderr := insigneEnv(t, vars, "framework", "import", "--data", data, csvFile)
 			if code != 0 || !strings.Contains(out, "imported as version 1") {
 				t.Fatalf("framework import: exit %d %s %s", code, out, stderr)
 			}
 
+			if code, out, _ := insigneEnv(t, vars, "framework", "list", "--data", data); code != 0 || !strings.Contains(out, "Cadre numérique enseignant") {
+				t.Errorf("framework list: exit %d %s", code, out)
+			}
 			base := serverAt(t, data, vars)
 			vars["INSIGNE_BASE_URL"] = base
 			c := client{t: t, base: base, token: "e2e-root-token"}
