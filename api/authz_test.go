@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
 )
 
@@ -62,7 +63,7 @@ var allScopes = []string{auth.ScopeAward, auth.ScopeRead, auth.ScopeRevoke, auth
 // principal, to issuer a's resources and checks each answer against the
 // table below.
 func TestAuthorizationMatrix(t *testing.T) {
-	eachBackend(t, testAuthorizationMatrix)
+	eachCompetencyBackend(t, func(t *testing.T, ts *testServer, _ *competency.Service) { testAuthorizationMatrix(t, ts) })
 }
 
 func testAuthorizationMatrix(t *testing.T, ts *testServer) {
@@ -134,7 +135,16 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 
 	var seq atomic.Int64
 	unique := func(prefix string) string { return fmt.Sprintf("%s%d", prefix, seq.Add(1)) }
-	var rotations, awards atomic.Int64
+	var rotations, awards, scaleAwards atomic.Int64
+	achS := strings.TrimPrefix(ts.must(t, 201, "POST", "/api/v1/issuers/ac-a/achievements", req{Bearer: root, JSON: rubricAchievement(ts.URL)}).obj(t)["id"].(string), ts.URL+"/achievements/")
+	proposer, _ := ts.createToken(t, root, "ac-a", "proposer", "trainer", auth.ScopeAward)
+	proposeA := func(t *testing.T) string {
+		var pa struct{ ID string }
+		ts.must(t, 202, "POST", "/api/v1/competency-awards", req{Bearer: proposer, JSON: map[string]any{"achievement": achS,
+			"recipients": []map[string]string{{"email": unique("p") + "@example.org"}}, "competencies": []string{"CC4"}, "level": "Insuffisant",
+			"secondAssessor": true}}).json(t, &pa)
+		return pa.ID
+	}
 	freshCred := func(t *testing.T) string { return ts.award(t, root, achR, unique("r")+"@example.org")[0] }
 	credState := func(t *testing.T, id, want string) {
 		t.Helper()
@@ -303,6 +313,47 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 			return call{method: "POST", path: "/api/v1/evidence?name=preuve.png", r: req{Body: pngBytes(200 + p.id), ContentType: "image/png"}}
 		}, [nPrincipals]int{401, 201, 201, 201, 403, 201, 403, 201, 403, 201, 401, 401}},
 
+		// Frameworks, trainer awards against competencies, profiles and
+		// statistics.
+		{"list frameworks", get("/api/v1/frameworks"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
+		{"export framework", get("/api/v1/frameworks/" + competency.DocumentID(competency.KeyRCPF2015) + "/export?format=moodle-csv"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
+		// Any issuer's admin imports frameworks: they are shared by all.
+		{"import framework", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/frameworks", r: req{Body: frameworkCSV(unique("FW-")), ContentType: "text/csv"}}
+		}, [nPrincipals]int{401, 201, 201, 403, 403, 201, 403, 201, 403, 403, 401, 401}},
+		{"competency award", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/competency-awards", r: req{JSON: map[string]any{"achievement": achS,
+				"recipients": []map[string]string{{"email": "evalue@example.org"}}, "competencies": []string{"CC14"}, "level": "Satisfaisant"}},
+				after: func(t *testing.T, res *resp) {
+					if res.Status == 201 {
+						scaleAwards.Add(1)
+					}
+				}}
+		}, [nPrincipals]int{401, 201, 201, 201, 403, 403, 403, 201, 403, 201, 401, 401}},
+		{"list pending awards", get("/api/v1/issuers/ac-a/pending-awards"),
+			[nPrincipals]int{401, 200, 200, 200, 403, 403, 403, 200, 200, 200, 401, 401}},
+		// Proposed by a trainer who is none of the principals.
+		{"approve pending award", func(t *testing.T, p principal) call {
+			id := proposeA(t)
+			return call{method: "POST", path: "/api/v1/pending-awards/" + id + "/approve", after: func(t *testing.T, res *resp) {
+				if res.Status == 201 {
+					scaleAwards.Add(1)
+				}
+			}}
+		}, [nPrincipals]int{401, 201, 201, 201, 403, 403, 403, 201, 403, 201, 401, 401}},
+		// Admin B's issuer awarded the holder nothing: 404, not their part.
+		{"competency profile", get("/api/v1/learners/titulaire@example.org/competencies"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 404, 403, 200, 200, 200, 401, 401}},
+		{"set learner attributes", func(t *testing.T, p principal) call {
+			return call{method: "PUT", path: "/api/v1/learners/titulaire@example.org", r: req{JSON: map[string]string{"academie": "Lyon"}}}
+		}, [nPrincipals]int{401, 200, 200, 403, 403, 403, 403, 200, 403, 403, 401, 401}},
+		{"statistics", get("/api/v1/statistics?issuer=ac-a"),
+			[nPrincipals]int{401, 200, 200, 403, 403, 403, 403, 200, 200, 403, 401, 401}},
+		{"statistics chart", get("/api/v1/statistics/months.svg?issuer=ac-a"),
+			[nPrincipals]int{401, 200, 200, 403, 403, 403, 403, 200, 200, 403, 401, 401}},
+
 		{"me", func(t *testing.T, p principal) call {
 			return call{method: "GET", path: "/api/v1/me", after: func(t *testing.T, res *resp) {
 				if res.Status != 200 {
@@ -391,6 +442,17 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 	if n, want := ts.credentialCount(t, achA), 2+int(awards.Load()); n != want {
 		t.Errorf("achievement A has %d credentials after %d awards, want %d", n, awards.Load(), want)
 	}
+	if n, want := ts.credentialCount(t, achS), int(scaleAwards.Load()); n != want {
+		t.Errorf("the achievement with a scale has %d credentials after %d awards and approvals, want %d", n, scaleAwards.Load(), want)
+	}
+}
+
+// frameworkCSV is a one-item Moodle framework whose idnumber is key.
+func frameworkCSV(key string) []byte {
+	return []byte(`"Parent ID number","ID number","Short name",Description,"Description format","Scale values","Scale configuration","Rule type (optional)","Rule outcome (optional)","Rule config (optional)","Cross-referenced competency ID numbers","Exported ID (optional)","Is framework",Taxonomy
+,` + key + `,"Cadre ` + key + `",,2,"A,B","[{""scaleid"":""2""},{""id"":1,""scaledefault"":1,""proficient"":1}]",,,,,,1,competency
+,` + key + `.1,"Compétence",,2,,,,,,,,,
+`)
 }
 
 // TestSessions goes through the browser's password sign-in and checks what

@@ -25,7 +25,7 @@ func (s *Server) competencyRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/frameworks", s.authed(s.listFrameworks)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/frameworks/{id}/versions", s.authed(s.frameworkVersions)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/frameworks/{id}/export", s.authed(s.exportFramework)).Methods(http.MethodGet)
-	r.HandleFunc("/api/v1/competency-awards", s.authed(s.competencyAward)).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/competency-awards", s.authed(s.idempotent(s.competencyAward))).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/issuers/{slug}/pending-awards", s.authed(s.listPendingAwards)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/pending-awards/{id}", s.authed(s.getPendingAward)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/pending-awards/{id}/{action:approve|reject}", s.authed(s.decidePendingAward)).Methods(http.MethodPost)
@@ -451,7 +451,7 @@ func readableIssuers(p *auth.Principal, email string) (include func(string) bool
 	if p.Root || (p.Kind == auth.KindUser && p.Email != "" && badges.NormalizeEmail(p.Email) == badges.NormalizeEmail(email)) {
 		return nil, true
 	}
-	if !p.HasScope(auth.ScopeRead) {
+	if !p.HasScope(auth.ScopeRead) || !canAwardSomewhere(p) {
 		return nil, false
 	}
 	return func(issuer string) bool { return p.Can(issuer, auth.RoleTrainer) }, true
@@ -529,7 +529,7 @@ func (s *Server) putLearner(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	in.Email = email
-	if err := s.comp.SaveLearner(r.Context(), in); err != nil {
+	if err := s.comp.SetLearnerAttributes(r.Context(), in); err != nil {
 		s.failCompetency(w, r, err)
 		return
 	}

@@ -235,7 +235,7 @@ func (s *Service) Profile(ctx context.Context, email string, include func(issuer
 			return pos[p.Frameworks[k].Items[i].ID] < pos[p.Frameworks[k].Items[j].ID]
 		})
 	}
-	if l, err := s.store.Learner(ctx, email); err == nil {
+	if l, err := s.store.LearnerAttributes(ctx, email); err == nil {
 		p.Learner = l
 	}
 	return p, nil

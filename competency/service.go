@@ -61,11 +61,14 @@ type Store interface {
 	// e-mail address, any state, oldest first.
 	LearnerCredentials(ctx context.Context, email string) ([]CredentialFact, error)
 	// CredentialFacts returns the credentials of an issuer ("" for all)
-	// that are not revoked, with their learner's attributes.
+	// that are not revoked, with their learner's attributes, without
+	// their signed documents (Signed is nil).
 	CredentialFacts(ctx context.Context, issuer string) ([]CredentialFact, error)
-	// SaveLearner creates or replaces a learner's attributes.
-	SaveLearner(ctx context.Context, l Learner) error
-	Learner(ctx context.Context, email string) (*Learner, error)
+	// SignedCredentials returns the signed documents of credentials by id.
+	SignedCredentials(ctx context.Context, ids []string) (map[string][]byte, error)
+	// SetLearnerAttributes creates or replaces a learner's attributes.
+	SetLearnerAttributes(ctx context.Context, l Learner) error
+	LearnerAttributes(ctx context.Context, email string) (*Learner, error)
 }
 
 // Learner is what Insigne knows of a learner for statistics.
@@ -105,7 +108,15 @@ type Service struct {
 
 	mu   sync.Mutex
 	snap *Snapshot
+
+	// covered caches the items each credential covers. A signed
+	// credential never changes, so the cache is right on every node.
+	coverMu sync.Mutex
+	covered map[string][]string
 }
+
+// maxCovered bounds the coverage cache (about 100 bytes an entry).
+const maxCovered = 1 << 20
 
 // NewService returns a Service whose item URLs are under base.
 func NewService(st Store, base string, now func() time.Time, log *slog.Logger) *Service {
@@ -399,8 +410,8 @@ func MergeAlignments(have, add []badges.Alignment) []badges.Alignment {
 	return have
 }
 
-// SaveLearner sets a learner's attributes.
-func (s *Service) SaveLearner(ctx context.Context, l Learner) error {
+// SetLearnerAttributes sets a learner's attributes.
+func (s *Service) SetLearnerAttributes(ctx context.Context, l Learner) error {
 	l.Email = badges.NormalizeEmail(l.Email)
 	if l.Email == "" || !strings.Contains(l.Email, "@") {
 		return inputErr("email", "is not an e-mail address")
@@ -411,7 +422,7 @@ func (s *Service) SaveLearner(ctx context.Context, l Learner) error {
 		}
 	}
 	l.UpdatedAt = s.now()
-	return s.store.SaveLearner(ctx, l)
+	return s.store.SetLearnerAttributes(ctx, l)
 }
 
 // LearnerIssuers lists the issuers that issued a credential (in any state)

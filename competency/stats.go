@@ -1,11 +1,9 @@
 package competency
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sort"
-	"strconv"
 	"time"
 )
 
@@ -39,9 +37,8 @@ type Count struct {
 const Unknown = "non renseigné"
 
 // Statistics computes the statistics of an issuer ("" for all). The items
-// a credential covers are read from the achievement version it was issued
-// with, once per version, and from the credential itself only when it
-// carries results (a trainer's assessment names its own items).
+// a credential covers are read from the signed credential once, then
+// cached.
 func (s *Service) Statistics(ctx context.Context, issuer string) (*Statistics, error) {
 	facts, err := s.store.CredentialFacts(ctx, issuer)
 	if err != nil {
@@ -53,33 +50,17 @@ func (s *Service) Statistics(ctx context.Context, issuer string) (*Statistics, e
 	}
 	st := &Statistics{Issuer: issuer, Total: len(facts)}
 	items, issuers, acad, dept, disc, months := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	perVersion := map[string][]string{} // achievement id@version → item ids
+	covered, err := s.coverage(ctx, facts)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range facts {
 		issuers[f.Issuer]++
 		acad[f.Academie]++
 		dept[f.Departement]++
 		disc[f.Discipline]++
 		months[monthOf(f.CreatedAt)]++
-		key := f.AchievementID + "@" + strconv.Itoa(f.AchievementVersion)
-		ids, cached := perVersion[key]
-		hasResult := bytes.Contains(f.Signed, []byte(`"result"`))
-		if !cached || hasResult {
-			var d credentialDoc
-			if err := json.Unmarshal(f.Signed, &d); err != nil {
-				s.log.WarnContext(ctx, "statistics: unreadable credential", "credential", f.ID, "err", err)
-				continue
-			}
-			ids = ids[:0:0]
-			for _, c := range d.covers() {
-				if id, ok := s.itemID(c.itemURL); ok {
-					ids = append(ids, id)
-				}
-			}
-			if !hasResult {
-				perVersion[key] = ids
-			}
-		}
-		for _, id := range ids {
+		for _, id := range covered[f.ID] {
 			items[id]++
 		}
 	}
@@ -153,4 +134,51 @@ func fillMonths(cs []Count) []Count {
 		out = append(out, Count{Key: k, Label: k, Count: have[k]})
 	}
 	return out
+}
+
+// coverage returns the item identifiers each credential covers, reading
+// the signed documents of those not in the cache.
+func (s *Service) coverage(ctx context.Context, facts []CredentialFact) (map[string][]string, error) {
+	out := make(map[string][]string, len(facts))
+	var missing []string
+	s.coverMu.Lock()
+	for _, f := range facts {
+		if ids, ok := s.covered[f.ID]; ok {
+			out[f.ID] = ids
+		} else {
+			missing = append(missing, f.ID)
+		}
+	}
+	s.coverMu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	signed, err := s.store.SignedCredentials(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make(map[string][]string, len(signed))
+	for id, b := range signed {
+		var d credentialDoc
+		if err := json.Unmarshal(b, &d); err != nil {
+			s.log.WarnContext(ctx, "statistics: unreadable credential", "credential", id, "err", err)
+			continue
+		}
+		var ids []string
+		for _, c := range d.covers() {
+			if item, ok := s.itemID(c.itemURL); ok {
+				ids = append(ids, item)
+			}
+		}
+		fresh[id], out[id] = ids, ids
+	}
+	s.coverMu.Lock()
+	if s.covered == nil || len(s.covered)+len(fresh) > maxCovered {
+		s.covered = make(map[string][]string, len(fresh))
+	}
+	for id, ids := range fresh {
+		s.covered[id] = ids
+	}
+	s.coverMu.Unlock()
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
@@ -152,9 +153,10 @@ func (s *DB) LearnerCredentials(ctx context.Context, email string) ([]competency
 	return collectFacts(rows)
 }
 
-// CredentialFacts implements competency.Store.
+// CredentialFacts implements competency.Store: without the signed
+// documents, which SignedCredentials reads when needed.
 func (s *DB) CredentialFacts(ctx context.Context, issuer string) ([]competency.CredentialFact, error) {
-	q := "SELECT " + factCols + " FROM credentials c LEFT JOIN learners l ON l.email = c.recipient_email WHERE c.state <> 'revoked'"
+	q := "SELECT " + strings.Replace(factCols, "c.signed", "''", 1) + " FROM credentials c LEFT JOIN learners l ON l.email = c.recipient_email WHERE c.state <> 'revoked'"
 	var args []any
 	if issuer != "" {
 		q += " AND c.issuer = ?"
@@ -164,11 +166,44 @@ func (s *DB) CredentialFacts(ctx context.Context, issuer string) ([]competency.C
 	if err != nil {
 		return nil, fmt.Errorf("store: credential facts: %w", err)
 	}
-	return collectFacts(rows)
+	facts, err := collectFacts(rows)
+	for i := range facts {
+		facts[i].Signed = nil
+	}
+	return facts, err
 }
 
-// SaveLearner implements competency.Store.
-func (s *DB) SaveLearner(ctx context.Context, l competency.Learner) error {
+// SignedCredentials implements competency.Store.
+func (s *DB) SignedCredentials(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, s.q("SELECT id, signed FROM credentials WHERE id IN (?"+strings.Repeat(", ?", len(chunk)-1)+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: signed credentials: %w", err)
+		}
+		for rows.Next() {
+			var id, signed string
+			if err := rows.Scan(&id, &signed); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: signed credentials: %w", err)
+			}
+			out[id] = []byte(signed)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: signed credentials: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// SetLearnerAttributes implements competency.Store.
+func (s *DB) SetLearnerAttributes(ctx context.Context, l competency.Learner) error {
 	_, err := s.db.ExecContext(ctx, s.q("INSERT INTO learners (email, name, academie, departement, discipline, updated_at) VALUES (?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT (email) DO UPDATE SET name = excluded.name, academie = excluded.academie, departement = excluded.departement, discipline = excluded.discipline, updated_at = excluded.updated_at"),
 		l.Email, l.Name, l.Academie, l.Departement, l.Discipline, micros(l.UpdatedAt))
@@ -178,8 +213,8 @@ func (s *DB) SaveLearner(ctx context.Context, l competency.Learner) error {
 	return nil
 }
 
-// Learner implements competency.Store.
-func (s *DB) Learner(ctx context.Context, email string) (*competency.Learner, error) {
+// LearnerAttributes implements competency.Store.
+func (s *DB) LearnerAttributes(ctx context.Context, email string) (*competency.Learner, error) {
 	var l competency.Learner
 	var at int64
 	err := s.db.QueryRowContext(ctx, s.q("SELECT email, name, academie, departement, discipline, updated_at FROM learners WHERE email = ?"), email).

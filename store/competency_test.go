@@ -109,17 +109,17 @@ func TestLearnersAndCredentialFacts(t *testing.T) {
 		if err := db.InsertCredentials(ctx, []issuing.Credential{c1, c2, c3}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveLearner(ctx, competency.Learner{Email: c1.RecipientEmail, Name: "Camille", Academie: "Lyon", Departement: "69", Discipline: "Mathématiques", UpdatedAt: t0}); err != nil {
+		if err := db.SetLearnerAttributes(ctx, competency.Learner{Email: c1.RecipientEmail, Name: "Camille", Academie: "Lyon", Departement: "69", Discipline: "Mathématiques", UpdatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveLearner(ctx, competency.Learner{Email: c1.RecipientEmail, Name: "Camille", Academie: "Lyon", Departement: "01", Discipline: "Mathématiques", UpdatedAt: t0.Add(time.Hour)}); err != nil {
+		if err := db.SetLearnerAttributes(ctx, competency.Learner{Email: c1.RecipientEmail, Name: "Camille", Academie: "Lyon", Departement: "01", Discipline: "Mathématiques", UpdatedAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		l, err := db.Learner(ctx, c1.RecipientEmail)
+		l, err := db.LearnerAttributes(ctx, c1.RecipientEmail)
 		if err != nil || l.Departement != "01" || !l.UpdatedAt.Equal(t0.Add(time.Hour)) {
 			t.Fatalf("learner: %+v %v", l, err)
 		}
-		if _, err := db.Learner(ctx, "nobody@example.org"); !errors.Is(err, competency.ErrNotFound) {
+		if _, err := db.LearnerAttributes(ctx, "nobody@example.org"); !errors.Is(err, competency.ErrNotFound) {
 			t.Errorf("unknown learner: %v", err)
 		}
 		facts, err := db.LearnerCredentials(ctx, c1.RecipientEmail)
@@ -134,8 +134,12 @@ func TestLearnersAndCredentialFacts(t *testing.T) {
 			t.Fatalf("facts of ac-lyon (c3 revoked): %+v %v", lyon, err)
 		}
 		all, err := db.CredentialFacts(ctx, "")
-		if err != nil || len(all) != 2 {
+		if err != nil || len(all) != 2 || all[0].Signed != nil {
 			t.Fatalf("all facts: %+v %v", all, err)
+		}
+		signed, err := db.SignedCredentials(ctx, []string{"c1", "c3", "nope"})
+		if err != nil || len(signed) != 2 || string(signed["c3"]) != string(c3.Signed) {
+			t.Fatalf("signed credentials: %q %v", signed, err)
 		}
 	})
 }

@@ -40,10 +40,15 @@ func (s *syncBuffer) String() string {
 // base URL. The server stops when the test ends.
 func server(t *testing.T, vars map[string]string) string {
 	t.Helper()
+	return serverAt(t, t.TempDir(), vars)
+}
+
+// serverAt is server on the data directory data.
+func serverAt(t *testing.T, data string, vars map[string]string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	data := t.TempDir()
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data},
 			env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }})
