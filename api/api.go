@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
@@ -56,6 +57,11 @@ type Config struct {
 	// ids under BaseURL.
 	Frameworks []competency.Framework
 	BaseURL    string
+	// Backpack, when set with Auth, serves the learners' backpacks under
+	// /api/v1/backpack and as an Open Badges 3.0 resource server under
+	// /ims/ob/v3p0, whose access tokens OBTokens checks.
+	Backpack *backpack.Service
+	OBTokens OBTokens
 }
 
 // Server holds what the handlers need.
@@ -71,6 +77,8 @@ type Server struct {
 	registry *prometheus.Registry
 	secure   bool
 	cases    *caseIndex
+	backpack *backpack.Service
+	obTokens OBTokens
 }
 
 // New returns the HTTP handler of the service.
@@ -82,7 +90,8 @@ func New(c Config) http.Handler {
 		c.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
-		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies}
+		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies,
+		backpack: c.Backpack, obTokens: c.OBTokens}
 	s.metrics = newMetrics(c.Registry)
 	if len(c.Frameworks) > 0 {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
@@ -108,6 +117,9 @@ func New(c Config) http.Handler {
 		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
+	}
+	if s.backpack != nil && s.auth != nil {
+		s.backpackRoutes(r)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
