@@ -151,22 +151,35 @@ func (s *Server) obGetCredentials(w http.ResponseWriter, r *http.Request, user s
 		s.failOB(w, r, err)
 		return
 	}
-	body := struct {
-		Credential        []json.RawMessage `json:"credential"`
-		CompactJwsStrings []string          `json:"compactJwsStrings"`
-	}{Credential: []json.RawMessage{}, CompactJwsStrings: []string{}}
+	// Assembled by hand: each credential goes out byte for byte as it was
+	// stored (re-encoding would reflow it and escape characters).
+	var body bytes.Buffer
+	body.WriteString(`{"credential":[`)
+	n := 0
+	var jws []string
 	for _, it := range items {
 		p := bytes.TrimSpace(it.Payload)
-		if vcjwt.LooksLikeJWS(p) {
-			body.CompactJwsStrings = append(body.CompactJwsStrings, string(p))
-		} else if len(p) > 0 {
-			body.Credential = append(body.Credential, p)
+		switch {
+		case vcjwt.LooksLikeJWS(p):
+			jws = append(jws, string(p))
+		case len(p) > 0 && json.Valid(p):
+			if n > 0 {
+				body.WriteByte(',')
+			}
+			body.Write(p)
+			n++
 		}
 	}
+	body.WriteString(`],"compactJwsStrings":`)
+	if jws == nil {
+		jws = []string{}
+	}
+	js, _ := json.Marshal(jws)
+	body.Write(js)
+	body.WriteString("}\n")
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	w.Header().Set("Link", obLinks(s.backpack.BaseURL()+r.URL.Path, q, limit, offset, total))
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
+	writePrivate(w, "application/json", http.StatusOK, body.Bytes())
 }
 
 // obLinks is the Link header of a page: first and last always, next
