@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
@@ -67,6 +68,11 @@ type Config struct {
 	// OAuthInfo in the service description document.
 	OAuth     *oauth.Service
 	OAuthInfo OAuthInfo
+	// Backpack, when set with Auth, serves the learners' backpacks under
+	// /api/v1/backpack and as an Open Badges 3.0 resource server under
+	// /ims/ob/v3p0, whose access tokens OBTokens checks.
+	Backpack *backpack.Service
+	OBTokens OBTokens
 }
 
 // Server holds what the handlers need.
@@ -87,6 +93,8 @@ type Server struct {
 	cases    *caseIndex
 	casesKey string
 	ob       *obOAuth
+	backpack *backpack.Service
+	obTokens OBTokens
 }
 
 // New returns the HTTP handler of the service.
@@ -98,7 +106,8 @@ func New(c Config) http.Handler {
 		c.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
-		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency}
+		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
+		backpack: c.Backpack, obTokens: c.OBTokens}
 	s.metrics = newMetrics(c.Registry)
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
@@ -130,6 +139,9 @@ func New(c Config) http.Handler {
 	}
 	if c.OAuth != nil && s.auth != nil {
 		s.oauthRoutes(r, c)
+	}
+	if s.backpack != nil && s.auth != nil {
+		s.backpackRoutes(r)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")

@@ -325,6 +325,9 @@ var undocumentedRoutes = []string{
 	// them.
 	"POST /ims/ob/v3p0/register", "GET /ims/ob/v3p0/authorize", "POST /ims/ob/v3p0/authorize",
 	"POST /ims/ob/v3p0/token", "POST /ims/ob/v3p0/revoke",
+	// The Open Badges 3.0 API: described by its own specification, with
+	// its own error shape (imsx_StatusInfo).
+	"GET /ims/ob/v3p0/credentials", "POST /ims/ob/v3p0/credentials", "GET /ims/ob/v3p0/profile", "PUT /ims/ob/v3p0/profile",
 }
 
 // TestOpenAPICoversRoutes checks that the document and the router describe
@@ -345,6 +348,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.signInRoutes(r)
 	s.competencyRoutes(r)
 	s.oauthRoutes(r, Config{})
+	s.backpackRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -500,6 +504,15 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"CoveringCredential", competency.CoveringCredit{}, nil},
 		{"Statistics", competency.Statistics{}, nil},
 		{"Count", competency.Count{}, nil},
+		{"BackpackCredential", holdingJSON{}, nil},
+		{"EmailInput", EmailInput{}, nil},
+		{"Email", emailJSON{}, nil},
+		{"CollectionInput", CollectionInput{}, nil},
+		{"Collection", collectionJSON{}, nil},
+		{"ShareInput", ShareInput{}, nil},
+		{"Share", shareJSON{}, nil},
+		{"CLRInput", CLRInput{}, nil},
+		{"EraseInput", EraseInput{}, nil},
 	} {
 		s := oaObj(schemas[c.schema])
 		if s == nil {

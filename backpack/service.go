@@ -64,6 +64,9 @@ func New(c Config) *Service {
 	return s
 }
 
+// BaseURL is the service's public base.
+func (s *Service) BaseURL() string { return s.base }
+
 // ShareURL is the public page of a share link.
 func (s *Service) ShareURL(id string) string { return s.base + "/s/" + id }
 

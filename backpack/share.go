@@ -178,17 +178,13 @@ func (s *Service) OpenShare(ctx context.Context, id string) (*Shared, error) {
 // LinkedInURL is LinkedIn's "add to profile" link for a credential, with
 // the share link as the certification URL.
 func LinkedInURL(it Item, shareURL string) string {
-	v := url.Values{}
-	v.Set("startTask", "CERTIFICATION_NAME")
-	v.Set("name", it.Name)
-	v.Set("organizationName", it.IssuerName)
+	// In the order LinkedIn documents them; url.Values would sort them.
+	q := "startTask=CERTIFICATION_NAME&name=" + url.QueryEscape(it.Name) + "&organizationName=" + url.QueryEscape(it.IssuerName)
 	if !it.CreatedAt.IsZero() {
-		v.Set("issueYear", strconv.Itoa(it.CreatedAt.Year()))
-		v.Set("issueMonth", strconv.Itoa(int(it.CreatedAt.Month())))
+		q += "&issueYear=" + strconv.Itoa(it.CreatedAt.Year()) + "&issueMonth=" + strconv.Itoa(int(it.CreatedAt.Month()))
 	}
-	v.Set("certUrl", shareURL)
-	v.Set("certId", it.CredentialID)
-	return "https://www.linkedin.com/profile/add?" + v.Encode()
+	q += "&certUrl=" + url.QueryEscape(shareURL) + "&certId=" + url.QueryEscape(it.CredentialID)
+	return "https://www.linkedin.com/profile/add?" + q
 }
 
 // EmbedSnippet is HTML a learner pastes in a page to show a shared badge.

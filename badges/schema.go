@@ -128,8 +128,22 @@ func NewSchemas() (*Schemas, error) {
 // credentials, as the CLR 2.0 spec now issues them: wherever issuanceDate is
 // required (the ClrCredential, its nested VerifiableCredentials and
 // EndorsementCredentials) validFrom is required instead, and validFrom and
-// validUntil are date-times. Everything else is the 1EdTech schema as is.
+// validUntil are date-times; and a credentialStatus may carry the members
+// of its status method (a BitstringStatusListEntry's statusPurpose,
+// statusListIndex and statusListCredential), as in the OB 3.0 schema,
+// instead of only id and type. Everything else is the 1EdTech schema as is.
 func vcdm2CLR(v any) {
+	if root, ok := v.(map[string]any); ok {
+		if defs, ok := root["$defs"].(map[string]any); ok {
+			if cs, ok := defs["CredentialStatus"].(map[string]any); ok {
+				cs["additionalProperties"] = true
+			}
+		}
+	}
+	vcdm2CLRDates(v)
+}
+
+func vcdm2CLRDates(v any) {
 	switch x := v.(type) {
 	case map[string]any:
 		if req, ok := x["required"].([]any); ok && slices.Contains(req, any("issuanceDate")) {
@@ -147,11 +161,11 @@ func vcdm2CLR(v any) {
 			}
 		}
 		for _, e := range x {
-			vcdm2CLR(e)
+			vcdm2CLRDates(e)
 		}
 	case []any:
 		for _, e := range x {
-			vcdm2CLR(e)
+			vcdm2CLRDates(e)
 		}
 	}
 }

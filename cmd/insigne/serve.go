@@ -16,6 +16,7 @@ import (
 
 	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/fetch"
@@ -121,8 +122,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	bp, bpEvery, err := newBackpack(e, db, v, svc, base, log)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo,
+		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
@@ -144,6 +149,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(jobsCtx); close(jobsDone) }()
 	defer func() { stopJobs(); <-jobsDone }()
+	bpDone := make(chan struct{})
+	go func() { bp.Run(jobsCtx, bpEvery); close(bpDone) }()
+	defer func() { stopJobs(); <-bpDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -162,6 +170,38 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	}
 	log.Info("insigne stopped")
 	return nil
+}
+
+// newBackpack builds the learners' backpacks: imports fetched through the
+// guarded fetcher (INSIGNE_FETCH_ALLOW_PRIVATE=1 lets it reach private
+// addresses, for issuers on an internal network), e-mail through
+// INSIGNE_SMTP_* when INSIGNE_SMTP_ADDR is set, CLR records signed by
+// INSIGNE_PLATFORM_ISSUER (default: demo), and a background pass every
+// INSIGNE_BACKPACK_INTERVAL (default 1m) that re-verifies imports older
+// than INSIGNE_REVERIFY_AFTER (default 24h) and sends notifications.
+func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, base string, log *slog.Logger) (*backpack.Service, time.Duration, error) {
+	every, after := time.Minute, 24*time.Hour
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"INSIGNE_BACKPACK_INTERVAL", &every}, {"INSIGNE_REVERIFY_AFTER", &after}} {
+		if val := e.getenv(d.name); val != "" {
+			t, err := time.ParseDuration(val)
+			if err != nil || t < time.Second {
+				return nil, 0, usageError{d.name + " must be a duration of at least 1s, like 10m"}
+			}
+			*d.dst = t
+		}
+	}
+	var mailer backpack.Mailer
+	if addr := e.getenv("INSIGNE_SMTP_ADDR"); addr != "" {
+		mailer = &backpack.SMTP{Addr: addr, From: orEnv(e, "INSIGNE_SMTP_FROM", "insigne@localhost"),
+			Username: e.getenv("INSIGNE_SMTP_USERNAME"), Password: e.getenv("INSIGNE_SMTP_PASSWORD"),
+			StartTLS: e.getenv("INSIGNE_SMTP_STARTTLS") == "1"}
+	}
+	f := fetch.New(fetch.Options{AllowPrivate: e.getenv("INSIGNE_FETCH_ALLOW_PRIVATE") == "1"})
+	return backpack.New(backpack.Config{Store: db, Verifier: v, Fetcher: f, Mailer: mailer, Issuing: svc,
+		PlatformIssuer: orEnv(e, "INSIGNE_PLATFORM_ISSUER", "demo"), BaseURL: base, Log: log, ReverifyEvery: after}), every, nil
 }
 
 // loadKEK reads INSIGNE_KEK, or the key file of the data directory
