@@ -13,7 +13,7 @@ import (
 	"github.com/insigne/insigne/store"
 )
 
-func mkUser(t *testing.T, db *store.DB, email string) string {
+func mkOAuthUser(t *testing.T, db *store.DB, email string) string {
 	t.Helper()
 	u, err := db.CreateUser(context.Background(), auth.User{Email: email, Name: email, CreatedAt: t0})
 	if err != nil {
@@ -69,7 +69,7 @@ func TestOAuthClients(t *testing.T) {
 func TestOAuthCodes(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		u := mkUser(t, db, "ana@example.org")
+		u := mkOAuthUser(t, db, "ana@example.org")
 		mkClient(t, db, "c1")
 		mkGrant(t, db, "g1", "c1", u, "code-1", t0.Add(10*time.Minute))
 
@@ -126,7 +126,7 @@ func TestOAuthCodes(t *testing.T) {
 func TestOAuthTokens(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		ana, bob := mkUser(t, db, "ana@example.org"), mkUser(t, db, "bob@example.org")
+		ana, bob := mkOAuthUser(t, db, "ana@example.org"), mkOAuthUser(t, db, "bob@example.org")
 		mkClient(t, db, "c1")
 		mkGrant(t, db, "g1", "c1", ana, "code-1", t0.Add(10*time.Minute))
 		mkGrant(t, db, "g2", "c1", bob, "code-2", t0.Add(10*time.Minute))
@@ -229,7 +229,7 @@ func TestOAuthTokens(t *testing.T) {
 func TestOAuthConcurrentRotation(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		u := mkUser(t, db, "ana@example.org")
+		u := mkOAuthUser(t, db, "ana@example.org")
 		mkClient(t, db, "c1")
 		mkGrant(t, db, "g1", "c1", u, "code-1", t0.Add(10*time.Minute))
 		if err := db.CreateTokens(ctx, "g1", oauth.Token{Hash: auth.HashToken("r1"), GrantID: "g1", Kind: oauth.KindRefresh, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
