@@ -373,6 +373,14 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 			}}
 		}, [nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
 
+		// A person's own OAuth authorizations: theirs alone, never an
+		// API token's (whose principal acts for an issuer).
+		{"my OAuth authorizations", get("/api/v1/me/oauth-grants"),
+			[nPrincipals]int{401, 403, 403, 403, 403, 403, 200, 200, 200, 200, 401, 401}},
+		{"withdraw an OAuth authorization that is not mine", func(t *testing.T, p principal) call {
+			return call{method: "DELETE", path: "/api/v1/me/oauth-grants/" + unique("inconnue-")}
+		}, [nPrincipals]int{401, 403, 403, 403, 403, 403, 404, 404, 403, 404, 401, 401}},
+
 		// Public: whatever the caller sends, or does not.
 		{"verify", func(t *testing.T, p principal) call {
 			return call{method: "POST", path: "/api/v1/verify", r: req{Body: signedA, ContentType: "application/vc+ld+json"}}

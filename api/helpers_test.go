@@ -24,6 +24,7 @@ import (
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/jsonld"
 	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/oauth"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -114,7 +115,7 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 	root := "root-" + rand.Text()
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
-	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log}
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, OAuth: oauth.New(oauth.Config{Store: db})}
 	for _, o := range opts {
 		o(srv.URL, &cfg)
 	}

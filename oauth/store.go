@@ -124,4 +124,10 @@ type Store interface {
 	// RevokeOAuthToken sets the token's RevokedAt (keeping an earlier
 	// one); an unknown token is not an error.
 	RevokeOAuthToken(ctx context.Context, hash string, at time.Time) error
+
+	// PurgeOAuth deletes the codes and tokens that expired before
+	// before, and the grants whose last token did (revoked or not), with
+	// their codes and tokens. It returns how many grants, and tokens and
+	// codes of surviving grants, it deleted.
+	PurgeOAuth(ctx context.Context, before time.Time) (int64, error)
 }

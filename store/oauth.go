@@ -263,3 +263,25 @@ func (s *DB) RevokeOAuthToken(ctx context.Context, hash string, at time.Time) er
 	}
 	return nil
 }
+
+// PurgeOAuth implements oauth.Store. Deleting a grant takes its codes and
+// tokens with it (ON DELETE CASCADE).
+func (s *DB) PurgeOAuth(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM oauth_grants WHERE expires_at < ?",
+			"DELETE FROM oauth_tokens WHERE expires_at < ?",
+			"DELETE FROM oauth_codes WHERE expires_at < ?",
+		} {
+			res, err := tx.ExecContext(ctx, s.q(q), micros(before))
+			if err != nil {
+				return fmt.Errorf("store: purge OAuth: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

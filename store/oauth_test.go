@@ -259,3 +259,45 @@ func TestOAuthConcurrentRotation(t *testing.T) {
 		}
 	})
 }
+
+func TestOAuthPurge(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := mkOAuthUser(t, db, "ana@example.org")
+		mkClient(t, db, "c1")
+		// g1 ended long ago; g2 lives on, with one expired token.
+		mkGrant(t, db, "g1", "c1", u, "code-1", t0.Add(10*time.Minute))
+		mkGrant(t, db, "g2", "c1", u, "code-2", t0.Add(10*time.Minute))
+		if err := db.CreateTokens(ctx, "g1", oauth.Token{Hash: auth.HashToken("old"), GrantID: "g1", Kind: oauth.KindAccess, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateTokens(ctx, "g2",
+			oauth.Token{Hash: auth.HashToken("expired"), GrantID: "g2", Kind: oauth.KindAccess, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			oauth.Token{Hash: auth.HashToken("live"), GrantID: "g2", Kind: oauth.KindRefresh, CreatedAt: t0, ExpiresAt: t0.Add(30 * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.PurgeOAuth(ctx, t0.Add(2*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// g1 (its code and token go with it, uncounted), g2's expired
+		// token and code.
+		if n != 3 {
+			t.Errorf("purged %d rows, want 3", n)
+		}
+		if _, err := db.Grant(ctx, "g1"); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("expired grant survives: %v", err)
+		}
+		for _, h := range []string{"old", "expired"} {
+			if _, _, err := db.OAuthToken(ctx, auth.HashToken(h)); !errors.Is(err, oauth.ErrNotFound) {
+				t.Errorf("expired token %s survives: %v", h, err)
+			}
+		}
+		if _, g, err := db.OAuthToken(ctx, auth.HashToken("live")); err != nil || g.ID != "g2" {
+			t.Errorf("live token purged: %v", err)
+		}
+		if _, _, err := db.UseCode(ctx, auth.HashToken("code-2"), t0); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("expired code survives: %v", err)
+		}
+	})
+}

@@ -148,10 +148,13 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(jobsCtx); close(jobsDone) }()
-	defer func() { stopJobs(); <-jobsDone }()
 	bpDone := make(chan struct{})
 	go func() { bp.Run(jobsCtx, bpEvery); close(bpDone) }()
-	defer func() { stopJobs(); <-bpDone }()
+	purgeDone := make(chan struct{})
+	go func() { purgeOAuth(jobsCtx, oauthSvc, log); close(purgeDone) }()
+	// Every background loop ends with jobsCtx; wait for all before the
+	// database closes.
+	defer func() { stopJobs(); <-jobsDone; <-bpDone; <-purgeDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -320,4 +323,23 @@ func oauthConfig(e env, st oauth.Store, base string) (*oauth.Service, api.OAuthI
 	}
 	info := api.OAuthInfo{PrivacyPolicyURL: orEnv(e, "INSIGNE_PRIVACY_URL", base+"/"), TermsOfServiceURL: orEnv(e, "INSIGNE_TERMS_URL", base+"/")}
 	return oauth.New(c), info, nil
+}
+
+// purgeOAuth deletes expired OAuth codes, tokens and grants hourly. Every
+// node may run it: the deletes are idempotent.
+func purgeOAuth(ctx context.Context, svc *oauth.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := svc.Purge(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purging expired OAuth tokens failed", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired OAuth tokens", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
