@@ -465,11 +465,11 @@ func TestMappingConditions(t *testing.T) {
 		c    completion.Completion
 		want int
 	}{
-		{completion.Completion{Completed: true, Score: score(0.9), At: at}, 0},                             // not said passed
-		{completion.Completion{Completed: true, Passed: &no, Score: score(0.9), At: at}, 0},                // failed
-		{completion.Completion{Passed: &yes, Score: score(0.7), At: at}, 0},                                // score too low
-		{completion.Completion{Passed: &yes, Score: score(0.9), At: from.Add(-time.Hour)}, 0},              // too early
-		{completion.Completion{Passed: &yes, At: at}, 0},                                                   // no score
+		{completion.Completion{Completed: true, Score: score(0.9), At: at}, 0},                               // not said passed
+		{completion.Completion{Completed: true, Passed: &no, Score: score(0.9), At: at}, 0},                  // failed
+		{completion.Completion{Passed: &yes, Score: score(0.7), At: at}, 0},                                  // score too low
+		{completion.Completion{Passed: &yes, Score: score(0.9), At: from.Add(-time.Hour)}, 0},                // too early
+		{completion.Completion{Passed: &yes, At: at}, 0},                                                     // no score
 		{completion.Completion{Passed: &yes, Score: score(0.8), At: at, Activity: completion.Activity{}}, 1}, // all met
 	} {
 		tc.c.Source = "json"

@@ -119,7 +119,6 @@ func TestCompletionsAndAwardsAreStoredOnce(t *testing.T) {
 	})
 }
 
-
 // Of two workers claiming at once, each award goes to one; a lease that
 // runs out lets another take it; issued awards are never claimed again.
 func TestAwardClaims(t *testing.T) {
