@@ -21,6 +21,7 @@ import (
 	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/jsonld"
 	"github.com/insigne/insigne/keys"
@@ -35,6 +36,7 @@ type testServer struct {
 	DB   *store.DB
 	Iss  *issuing.Service
 	Auth *auth.Service
+	Comp *completion.Service
 	// Root is the INSIGNE_ADMIN_TOKEN of this instance.
 	Root string
 	// Log holds what the service logged, for failure messages.
@@ -114,7 +116,8 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 	root := "root-" + rand.Text()
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
-	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log}
+	comp := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, Completions: comp}
 	for _, o := range opts {
 		o(srv.URL, &cfg)
 	}
@@ -122,10 +125,13 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(ctx); close(jobsDone) }()
+	awardsDone := make(chan struct{})
+	go func() { comp.RunAwards(ctx); close(awardsDone) }()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 		<-jobsDone
+		<-awardsDone
 		db.Close()
 		if t.Failed() {
 			if l := logs.String(); l != "" {
@@ -133,7 +139,7 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 			}
 		}
 	})
-	return &testServer{URL: srv.URL, DB: db, Iss: svc, Auth: authSvc, Root: root, Log: logs}
+	return &testServer{URL: srv.URL, DB: db, Iss: svc, Auth: authSvc, Comp: comp, Root: root, Log: logs}
 }
 
 // eachBackend runs f against a fresh server on SQLite, and on PostgreSQL

@@ -337,6 +337,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.publicRoutes(r)
 	s.apiRoutes(r)
 	s.signInRoutes(r)
+	s.completionRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {

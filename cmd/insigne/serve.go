@@ -18,6 +18,7 @@ import (
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
+	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/keys"
@@ -116,8 +117,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
+	comp := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Frameworks: frameworks, BaseURL: base,
+		Frameworks: frameworks, BaseURL: base, Completions: comp,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
@@ -138,7 +140,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(jobsCtx); close(jobsDone) }()
-	defer func() { stopJobs(); <-jobsDone }()
+	awardsDone := make(chan struct{})
+	go func() { comp.RunAwards(jobsCtx); close(awardsDone) }()
+	defer func() { stopJobs(); <-jobsDone; <-awardsDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
