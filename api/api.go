@@ -17,6 +17,7 @@ import (
 	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
+	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/oauth"
 )
@@ -73,6 +74,9 @@ type Config struct {
 	// /ims/ob/v3p0, whose access tokens OBTokens checks.
 	Backpack *backpack.Service
 	OBTokens OBTokens
+	// Completions records completions and manages mappings and parcours;
+	// nil leaves those routes out.
+	Completions *completion.Service
 }
 
 // Server holds what the handlers need.
@@ -89,12 +93,13 @@ type Server struct {
 	secure   bool
 	comp     *competency.Service
 
-	caseMu   sync.Mutex
-	cases    *caseIndex
-	casesKey string
-	ob       *obOAuth
-	backpack *backpack.Service
-	obTokens OBTokens
+	caseMu      sync.Mutex
+	cases       *caseIndex
+	casesKey    string
+	ob          *obOAuth
+	backpack    *backpack.Service
+	obTokens    OBTokens
+	completions *completion.Service
 }
 
 // New returns the HTTP handler of the service.
@@ -107,7 +112,7 @@ func New(c Config) http.Handler {
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
-		backpack: c.Backpack, obTokens: c.OBTokens}
+		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions}
 	s.metrics = newMetrics(c.Registry)
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
@@ -135,6 +140,9 @@ func New(c Config) http.Handler {
 		s.signInRoutes(r)
 		if s.comp != nil {
 			s.competencyRoutes(r)
+		}
+		if s.completions != nil {
+			s.completionRoutes(r)
 		}
 	}
 	if c.OAuth != nil && s.auth != nil {

@@ -416,6 +416,8 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 			[nPrincipals]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
 	}
 
+	matrix = append(matrix, completionMatrix(t, ts, unique)...)
+
 	for _, ep := range matrix {
 		for _, p := range ps {
 			want := ep.want[p.id]

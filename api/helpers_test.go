@@ -21,6 +21,7 @@ import (
 	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/jsonld"
 	"github.com/insigne/insigne/keys"
@@ -36,6 +37,7 @@ type testServer struct {
 	DB   *store.DB
 	Iss  *issuing.Service
 	Auth *auth.Service
+	Comp *completion.Service
 	// Root is the INSIGNE_ADMIN_TOKEN of this instance.
 	Root string
 	// Log holds what the service logged, for failure messages.
@@ -115,7 +117,8 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 	root := "root-" + rand.Text()
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
-	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, OAuth: oauth.New(oauth.Config{Store: db})}
+	comp := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, OAuth: oauth.New(oauth.Config{Store: db}), Completions: comp}
 	for _, o := range opts {
 		o(srv.URL, &cfg)
 	}
@@ -123,10 +126,13 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(ctx); close(jobsDone) }()
+	awardsDone := make(chan struct{})
+	go func() { comp.RunAwards(ctx); close(awardsDone) }()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 		<-jobsDone
+		<-awardsDone
 		db.Close()
 		if t.Failed() {
 			if l := logs.String(); l != "" {
@@ -134,7 +140,7 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 			}
 		}
 	})
-	return &testServer{URL: srv.URL, DB: db, Iss: svc, Auth: authSvc, Root: root, Log: logs}
+	return &testServer{URL: srv.URL, DB: db, Iss: svc, Auth: authSvc, Comp: comp, Root: root, Log: logs}
 }
 
 // eachBackend runs f against a fresh server on SQLite, and on PostgreSQL

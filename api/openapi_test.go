@@ -349,6 +349,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.competencyRoutes(r)
 	s.oauthRoutes(r, Config{})
 	s.backpackRoutes(r)
+	s.completionRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {

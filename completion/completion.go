@@ -88,4 +88,8 @@ type Result struct {
 	// this batch; awards that run as a job appear in Jobs instead.
 	Awarded []string `json:"awarded,omitempty"`
 	Jobs    []string `json:"jobs,omitempty"`
+	// Pending counts the awards decided and left to the award worker
+	// (RunAwards): a large batch, or a failure to issue now. They are
+	// stored, and issued shortly.
+	Pending int `json:"pending,omitempty"`
 }

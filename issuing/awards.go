@@ -24,6 +24,13 @@ type RecipientInput struct {
 	Email string `json:"email"`
 	Name  string `json:"name,omitempty"`
 	DID   string `json:"did,omitempty"`
+	// Evidence is added to this recipient's credential only, after the
+	// award's own (a completion's course, dates and time spent).
+	Evidence []EvidenceInput `json:"evidence,omitempty"`
+	// CredentialID, when set, is the uuid the credential gets. A caller
+	// that decided an award before issuing it can then retry without
+	// risking a second credential: the id can only be stored once.
+	CredentialID string `json:"credentialId,omitempty"`
 }
 
 // EvidenceInput is one piece of evidence: a narrative, a URL (an uploaded
@@ -91,15 +98,8 @@ func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, err
 	if len(req.Recipients) > MaxRecipients {
 		return nil, inputErr("recipients", "at most %d recipients in one request", MaxRecipients)
 	}
-	for i, e := range req.Evidence {
-		if e.URL == "" && e.Narrative == "" {
-			return nil, inputErr(fmt.Sprintf("evidence[%d]", i), "needs a url or a narrative")
-		}
-		if e.URL != "" {
-			if err := checkHTTPURL(fmt.Sprintf("evidence[%d].url", i), e.URL); err != nil {
-				return nil, err
-			}
-		}
+	if err := checkEvidence("evidence", req.Evidence); err != nil {
+		return nil, err
 	}
 	p := &Prepared{Issuer: a.Issuer, AchievementID: a.ID, AchievementVersion: a.Version, Request: req}
 	// Build the shared part now, so that a bad narrative or result is
@@ -115,7 +115,27 @@ func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, err
 // IsBulk tells whether a prepared award should run as a job.
 func (s *Service) IsBulk(p *Prepared) bool { return len(p.Request.Recipients) > s.syncLimit }
 
+func checkEvidence(field string, ev []EvidenceInput) error {
+	for i, e := range ev {
+		if e.URL == "" && e.Narrative == "" {
+			return inputErr(fmt.Sprintf("%s[%d]", field, i), "needs a url or a narrative")
+		}
+		if e.URL != "" {
+			if err := checkHTTPURL(fmt.Sprintf("%s[%d].url", field, i), e.URL); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func checkRecipient(field string, r RecipientInput) error {
+	if r.CredentialID != "" && !IsUUID(r.CredentialID) {
+		return inputErr(field+".credentialId", "must be a lower-case uuid")
+	}
+	if err := checkEvidence(field+".evidence", r.Evidence); err != nil {
+		return err
+	}
 	if r.Email == "" && r.DID == "" {
 		return inputErr(field, "needs an email or a did")
 	}
@@ -191,7 +211,10 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 
 // sign builds and signs the credential for one recipient at one status slot.
 func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, error) {
-	id := newUUID()
+	id := r.CredentialID
+	if id == "" {
+		id = newUUID()
+	}
 	idx := strconv.Itoa(sl.index)
 	listURL := g.s.StatusListURL(g.iss.Slug, sl.list)
 	doc, err := g.tpl.Credential("urn:uuid:"+id, badges.Recipient{Email: strings.TrimSpace(r.Email), DID: r.DID, Name: r.Name},
@@ -199,6 +222,11 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 			StatusPurpose: "revocation", StatusListIndex: idx, StatusListCredential: listURL})
 	if err != nil {
 		return Credential{}, asInputError(err, "recipient", field)
+	}
+	if len(r.Evidence) > 0 {
+		if err := addEvidence(doc, r.Evidence); err != nil {
+			return Credential{}, asInputError(err, "evidence", field+".evidence")
+		}
 	}
 	signed, err := dataintegrity.Sign(g.s.canon, doc, g.key, dataintegrity.Options{VerificationMethod: g.vm, Created: g.validFrom})
 	if err != nil {
@@ -211,6 +239,31 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 	return Credential{ID: id, Issuer: g.iss.Slug, AchievementID: g.achID, AchievementVersion: g.version,
 		RecipientEmail: badges.NormalizeEmail(r.Email), RecipientName: r.Name, RecipientDID: r.DID,
 		StatusList: sl.list, StatusIndex: sl.index, State: StateActive, Signed: out, CreatedAt: g.s.now()}, nil
+}
+
+// addEvidence appends a recipient's own evidence to the award's in doc,
+// a credential fresh from the template (whose shared values it must not
+// change).
+func addEvidence(doc map[string]any, ev []EvidenceInput) error {
+	shared, _ := doc["evidence"].([]any)
+	list := append([]any(nil), shared...)
+	for _, e := range ev {
+		b, err := json.Marshal(badges.Evidence{ID: e.URL, Type: []string{"Evidence"}, Name: e.Name, Narrative: e.Narrative,
+			Description: e.Description, Genre: e.Genre, Audience: e.Audience})
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		list = append(list, m)
+	}
+	if err := badges.CheckControlChars(map[string]any{"evidence": list}); err != nil {
+		return err
+	}
+	doc["evidence"] = list
+	return nil
 }
 
 // signAll signs rows in parallel. Each result is a credential or an error
@@ -282,8 +335,20 @@ func (s *Service) issue(ctx context.Context, actor string, p *Prepared, insert f
 			audit[i] = g.audit(c)
 		}
 		err = insert(creds, audit)
-		// A conflict means another node took one of our status indexes
-		// meanwhile: sign again with fresh ones.
+		if errors.Is(err, ErrConflict) {
+			// A credential id the caller chose is taken: signing again
+			// would not help.
+			for _, r := range rows {
+				if r.CredentialID == "" {
+					continue
+				}
+				if _, e := s.store.Credential(ctx, r.CredentialID); e == nil {
+					return nil, fmt.Errorf("award: credential %s: %w", r.CredentialID, ErrConflict)
+				}
+			}
+		}
+		// Otherwise a conflict means another node took one of our status
+		// indexes meanwhile: sign again with fresh ones.
 		if errors.Is(err, ErrConflict) && attempt < 4 {
 			continue
 		}

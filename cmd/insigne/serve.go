@@ -19,6 +19,7 @@ import (
 	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
+	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/keys"
@@ -126,9 +127,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	completions := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc,
-		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
+		Completions: completions,
+		Ready:       db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
 	if err := firstRun(ctx, e, svc, authSvc, base); err != nil {
@@ -152,9 +155,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	go func() { bp.Run(jobsCtx, bpEvery); close(bpDone) }()
 	purgeDone := make(chan struct{})
 	go func() { purgeOAuth(jobsCtx, oauthSvc, log); close(purgeDone) }()
+	awardsDone := make(chan struct{})
+	go func() { completions.RunAwards(jobsCtx); close(awardsDone) }()
 	// Every background loop ends with jobsCtx; wait for all before the
 	// database closes.
-	defer func() { stopJobs(); <-jobsDone; <-bpDone; <-purgeDone }()
+	defer func() { stopJobs(); <-jobsDone; <-bpDone; <-purgeDone; <-awardsDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
