@@ -114,7 +114,7 @@ func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 	root := "root-" + rand.Text()
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
-	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log}
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, Statements: db}
 	for _, o := range opts {
 		o(srv.URL, &cfg)
 	}

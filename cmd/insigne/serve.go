@@ -123,6 +123,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo,
+		// xAPI statements and LMS clients; Moodle sites a pull may reach
+		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
+		Statements: db, MoodleBaseURLs: moodleURLList(e.getenv("INSIGNE_MOODLE_URLS")),
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
@@ -280,4 +283,15 @@ func oauthConfig(e env, st oauth.Store, base string) (*oauth.Service, api.OAuthI
 	}
 	info := api.OAuthInfo{PrivacyPolicyURL: orEnv(e, "INSIGNE_PRIVACY_URL", base+"/"), TermsOfServiceURL: orEnv(e, "INSIGNE_TERMS_URL", base+"/")}
 	return oauth.New(c), info, nil
+}
+
+// moodleURLList splits a comma-separated setting, dropping empty items.
+func moodleURLList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

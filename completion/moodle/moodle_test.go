@@ -136,7 +136,7 @@ func TestPullErrors(t *testing.T) {
 	// shows in the error.
 	strict, _ := moodle.NewClient(fetch.New(fetch.Options{}), m.URL, moodletest.Token)
 	_, err = moodle.Pull(ctx, strict, 42, completion.Activity{}, time.Now())
-	if err == nil || !strings.Contains(err.Error(), "not a public address") || strings.Contains(err.Error(), moodletest.Token) {
+	if err == nil || !strings.Contains(err.Error(), "not at a public address") || strings.Contains(err.Error(), moodletest.Token) {
 		t.Errorf("loopback through the default rules: %v", err)
 	}
 	for _, c := range [][2]string{{"ftp://m.example", moodletest.Token}, {"https://", moodletest.Token}, {"https://m.example", "short"}, {"https://m.example", "has space in it!"}} {

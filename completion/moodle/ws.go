@@ -53,8 +53,12 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("Moodle refused %s: %s: %s%s", e.Function, e.ErrorCode, e.Message, hint)
 }
 
-// ErrResponse is a Moodle answer Insigne cannot read.
-var ErrResponse = errors.New("moodle: unreadable response")
+// ErrResponse is a Moodle answer Insigne cannot read; ErrUnreachable a
+// site that could not be reached (refused address, network, HTTP error).
+var (
+	ErrResponse    = errors.New("moodle: unreadable response")
+	ErrUnreachable = errors.New("moodle: site unreachable")
+)
 
 // SiteInfo is the part of core_webservice_get_site_info a pull uses.
 type SiteInfo struct {
@@ -149,15 +153,22 @@ func (c *Client) call(ctx context.Context, fn string, params url.Values, out any
 	q.Set("wstoken", c.token)
 	q.Set("wsfunction", fn)
 	q.Set("moodlewsrestformat", "json")
-	resp, err := c.get.Get(ctx, c.base+"/webservice/rest/server.php?"+q.Encode(), "application/json")
+	endpoint := c.base + "/webservice/rest/server.php"
+	u := endpoint + "?" + q.Encode()
+	resp, err := c.get.Get(ctx, u, "application/json")
 	if err != nil {
-		// The URL holds the token: never let it into an error (logs,
-		// answers).
-		msg := strings.ReplaceAll(err.Error(), c.token, "…")
-		if resp != nil {
-			return fmt.Errorf("moodle: %s: the site answered HTTP %d", fn, resp.Status)
+		// The URL holds the token: the error is rewritten so that it
+		// never reaches a log or an answer.
+		switch {
+		case resp != nil:
+			return fmt.Errorf("moodle: %s: %w: the site answered HTTP %d", fn, ErrUnreachable, resp.Status)
+		case errors.Is(err, fetch.ErrForbiddenAddress):
+			return fmt.Errorf("moodle: %s: %w: %s is not at a public address (an administrator may allow it: INSIGNE_MOODLE_URLS)", fn, ErrUnreachable, c.base)
+		case ctx.Err() != nil:
+			return ctx.Err()
 		}
-		return fmt.Errorf("moodle: %s: %s", fn, msg)
+		msg := strings.ReplaceAll(strings.ReplaceAll(err.Error(), u, endpoint), c.token, "…")
+		return fmt.Errorf("moodle: %s: %w: %s", fn, ErrUnreachable, msg)
 	}
 	return DecodeResponse(fn, resp.Body, out)
 }
