@@ -98,7 +98,7 @@ func (s *Server) importCompletionsCSV(w http.ResponseWriter, r *http.Request, p 
 	for i := range rep.Completions {
 		rep.Completions[i].Client = slug + "/" + actor(p)
 	}
-	res, ok := s.record(w, r, rep.Completions)
+	res, ok := s.record(w, r, slug, rep.Completions)
 	if !ok {
 		return
 	}
@@ -177,7 +177,7 @@ func (s *Server) moodlePull(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	for i := range res.Completions {
 		res.Completions[i].Client = slug + "/" + actor(p)
 	}
-	rec, ok := s.record(w, r, res.Completions)
+	rec, ok := s.record(w, r, slug, res.Completions)
 	if !ok {
 		return
 	}

@@ -288,14 +288,18 @@ func (s *Server) revokeLMSClient(w http.ResponseWriter, r *http.Request, p *auth
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// record hands completions to the completion service, answering 503 when
-// none is configured.
-func (s *Server) record(w http.ResponseWriter, r *http.Request, cs []completion.Completion) (completion.Result, bool) {
+// record hands completions sent for issuer to the completion service
+// (only that issuer's mappings apply when the service can tell), answering
+// 503 when none is configured.
+func (s *Server) record(w http.ResponseWriter, r *http.Request, issuer string, cs []completion.Completion) (completion.Result, bool) {
 	if s.rec == nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "this server records no completions (no completion service configured)", "")
 		return completion.Result{}, false
 	}
-	res, err := s.rec.Record(r.Context(), cs)
+	if len(cs) == 0 {
+		return completion.Result{}, true
+	}
+	res, err := xapi.RecordFor(r.Context(), s.rec, issuer, cs)
 	if err != nil {
 		s.fail(w, r, err)
 		return res, false

@@ -22,9 +22,20 @@ import (
 // keeps every completion it is given and counts one per learner and
 // activity, as the service's idempotence promises.
 type recorder struct {
-	mu   sync.Mutex
-	all  []completion.Completion
-	once map[string]completion.Completion
+	mu      sync.Mutex
+	all     []completion.Completion
+	once    map[string]completion.Completion
+	issuers map[string]int // the issuers named by RecordFor
+}
+
+func (r *recorder) RecordFor(ctx context.Context, issuers []string, cs []completion.Completion) (completion.Result, error) {
+	r.mu.Lock()
+	if r.issuers == nil {
+		r.issuers = map[string]int{}
+	}
+	r.issuers[strings.Join(issuers, ",")] += len(cs)
+	r.mu.Unlock()
+	return r.Record(ctx, cs)
 }
 
 func (r *recorder) Record(_ context.Context, cs []completion.Completion) (completion.Result, error) {
@@ -273,6 +284,9 @@ func TestXAPIMoodleReplays(t *testing.T) {
 		}
 		xs.rec.mu.Lock()
 		defer xs.rec.mu.Unlock()
+		if len(xs.rec.issuers) != 1 || xs.rec.issuers["versailles"] != 3*n {
+			t.Errorf("recorded for issuers %v, want versailles alone", xs.rec.issuers)
+		}
 		for _, c := range xs.rec.once {
 			if c.Client != "versailles/lms:"+xs.key || c.Activity.MoodleCourseID != "42" || !strings.HasSuffix(c.Learner.Email, "@ac-versailles.fr") {
 				t.Errorf("completion %+v", c)
