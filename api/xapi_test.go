@@ -317,7 +317,8 @@ func TestLMSClientsAuthorization(t *testing.T) {
 	wantError(t, "unknown issuer", xs.do(t, "POST", "/api/v1/lms-clients", req{Bearer: xs.Root, JSON: map[string]string{"name": "x", "issuer": "nowhere"}}), 404, "not_found", "-")
 	wantError(t, "anonymous", xs.do(t, "POST", "/api/v1/lms-clients", req{JSON: map[string]string{"name": "x"}}), 401, "unauthenticated", "-")
 	wantError(t, "other lists", xs.do(t, "GET", "/api/v1/lms-clients?issuer=versailles", req{Bearer: other}), 403, "forbidden", "-")
-	wantError(t, "other revokes", xs.do(t, "DELETE", "/api/v1/lms-clients/"+c.ID, req{Bearer: other}), 404, "not_found", "-")
+	wantError(t, "other revokes", xs.do(t, "DELETE", "/api/v1/lms-clients/"+c.ID, req{Bearer: other}), 403, "forbidden", "-")
+	wantError(t, "unknown client", xs.do(t, "DELETE", "/api/v1/lms-clients/nope", req{Bearer: admin}), 404, "not_found", "-")
 	var list struct{ Clients []map[string]any }
 	xs.must(t, http.StatusOK, "GET", "/api/v1/lms-clients", req{Bearer: admin}).json(t, &list)
 	if len(list.Clients) != 2 {
