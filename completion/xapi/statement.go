@@ -567,20 +567,24 @@ func (p *parser) statement(v any) (Statement, error) {
 	if err != nil {
 		return st, p.fail("", "cannot be encoded: %v", err)
 	}
-	st.Hash = hashWithout(m, "stored", "authority", "version")
+	st.Hash = hashWithout(m, st.JSON, "stored", "authority", "version")
 	return st, nil
 }
 
 // hashWithout hashes the canonical JSON of m without the given keys (the
-// properties that may differ between two sendings of one statement).
-func hashWithout(m map[string]any, drop ...string) string {
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		if !slices.Contains(drop, k) {
-			c[k] = v
+// properties that may differ between two sendings of one statement);
+// encoded is m's canonical JSON, hashed as is when m has none of them.
+func hashWithout(m map[string]any, encoded []byte, drop ...string) string {
+	b := encoded
+	if slices.ContainsFunc(drop, func(k string) bool { _, ok := m[k]; return ok }) {
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			if !slices.Contains(drop, k) {
+				c[k] = v
+			}
 		}
+		b, _ = json.Marshal(c) // already encoded once: cannot fail
 	}
-	b, _ := json.Marshal(c) // already encoded once: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
