@@ -18,6 +18,9 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/completion"
+	"github.com/insigne/insigne/completion/moodle"
+	"github.com/insigne/insigne/completion/xapi"
+	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/oauth"
 )
@@ -77,6 +80,15 @@ type Config struct {
 	// Completions records completions and manages mappings and parcours;
 	// nil leaves those routes out.
 	Completions *completion.Service
+	// Statements stores xAPI statements and LMS clients; with Auth and
+	// Issuing it enables /xapi/ and the other ways completions come in.
+	Statements xapi.Store
+	// Recorder is the completion service every ingestion path hands its
+	// completions to.
+	Recorder CompletionRecorder
+	// MoodleBaseURLs are Moodle sites a web-services pull may reach on a
+	// private or loopback address; any other site must be public.
+	MoodleBaseURLs []string
 }
 
 // Server holds what the handlers need.
@@ -100,6 +112,13 @@ type Server struct {
 	backpack    *backpack.Service
 	obTokens    OBTokens
 	completions *completion.Service
+
+	baseURL       string
+	xapi          *xapi.Service
+	rec           CompletionRecorder
+	moodleAllowed []string
+	moodlePublic  moodle.Getter
+	moodleTrusted moodle.Getter
 }
 
 // New returns the HTTP handler of the service.
@@ -114,6 +133,13 @@ func New(c Config) http.Handler {
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
 		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions}
 	s.metrics = newMetrics(c.Registry)
+	s.baseURL, s.rec = c.BaseURL, c.Recorder
+	if c.Statements != nil {
+		s.xapi = xapi.NewService(c.Statements, c.Recorder, c.BaseURL, time.Now)
+		s.moodleAllowed = c.MoodleBaseURLs
+		s.moodlePublic = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20})
+		s.moodleTrusted = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20, AllowPrivate: true})
+	}
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
 		if err != nil {
@@ -143,6 +169,9 @@ func New(c Config) http.Handler {
 		}
 		if s.completions != nil {
 			s.completionRoutes(r)
+		}
+		if s.xapi != nil {
+			s.xapiRoutes(r)
 		}
 	}
 	if c.OAuth != nil && s.auth != nil {

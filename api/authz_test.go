@@ -307,6 +307,25 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 				}}
 		}, [nPrincipals]int{401, 200, 200, 403, 403, 403, 403, 200, 403, 403, 401, 401}},
 
+		{"create LMS client", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/lms-clients", r: req{JSON: map[string]string{"name": unique("Moodle "), "issuer": "ac-a"}}}
+		}, [nPrincipals]int{401, 201, 201, 403, 403, 403, 403, 201, 403, 403, 401, 401}},
+
+		{"list LMS clients", get("/api/v1/lms-clients?issuer=ac-a"),
+			[nPrincipals]int{401, 200, 200, 403, 403, 403, 403, 200, 200, 403, 401, 401}},
+
+		{"revoke LMS client", func(t *testing.T, p principal) call {
+			var c struct{ ID, Key, Secret string }
+			ts.must(t, 201, "POST", "/api/v1/lms-clients", req{Bearer: root, JSON: map[string]string{"name": unique("à révoquer "), "issuer": "ac-a"}}).json(t, &c)
+			return call{method: "DELETE", path: "/api/v1/lms-clients/" + c.ID, after: func(t *testing.T, res *resp) {
+				got := ts.do(t, "POST", "/xapi/statements", req{Body: []byte("{}"), ContentType: "application/json",
+					Header: map[string]string{"Authorization": lmsBasicAuth(c.Key, c.Secret), "X-Experience-API-Version": "1.0.3"}})
+				if (res.Status == 204) != (got.Status == 401) {
+					t.Errorf("after %d, the LMS client gets %d", res.Status, got.Status)
+				}
+			}}
+		}, [nPrincipals]int{401, 204, 204, 403, 403, 403, 403, 204, 403, 403, 401, 401}},
+
 		// Evidence belongs to no issuer: whoever may award somewhere may
 		// upload it, admin B included.
 		{"upload evidence", func(t *testing.T, p principal) call {

@@ -198,6 +198,14 @@ func TestOpenAPIDocument(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: no security (use [] for a public operation)", where)
 		}
+		// The xAPI statement resource takes an LMS client's HTTP Basic
+		// credentials, as learning record stores do.
+		if strings.HasPrefix(path, "/xapi/statements") {
+			if len(sec) != 1 || len(oaObj(sec[0])) != 1 || oaObj(sec[0])["lmsBasic"] == nil || oaObj(op["responses"])["401"] == nil {
+				t.Errorf("%s: must take lmsBasic alone and answer 401", where)
+			}
+			sec = nil
+		}
 		public := !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/verify" || path == "/api/v1/openapi.json"
 		if public && len(sec) != 0 {
 			t.Errorf("%s: public, but its security is %v", where, sec)
@@ -350,6 +358,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.oauthRoutes(r, Config{})
 	s.backpackRoutes(r)
 	s.completionRoutes(r)
+	s.xapiRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -491,6 +500,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Issuer", issuerJSON{}, nil},
 		{"Key", keyJSON{}, nil},
 		{"Token", tokenJSON{}, nil},
+		{"LMSClient", lmsClientJSON{}, nil},
+		{"CompletionsImported", completionsJSON{}, nil},
 		{"Report", badges.Report{}, nil},
 		{"Check", badges.Check{}, nil},
 		{"Summary", badges.Summary{}, nil},

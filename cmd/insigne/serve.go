@@ -130,8 +130,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	completions := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc,
-		Completions: completions,
-		Ready:       db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
+		Completions: completions, Recorder: completions,
+		// xAPI statements and LMS clients; Moodle sites a pull may reach
+		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
+		Statements: db, MoodleBaseURLs: moodleURLList(e.getenv("INSIGNE_MOODLE_URLS")),
+		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
 	if err := firstRun(ctx, e, svc, authSvc, base); err != nil {
@@ -347,4 +350,15 @@ func purgeOAuth(ctx context.Context, svc *oauth.Service, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// moodleURLList splits a comma-separated setting, dropping empty items.
+func moodleURLList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

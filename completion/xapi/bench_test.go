@@ -50,3 +50,20 @@ func BenchmarkSave(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParse parses a batch of 100 Moodle-shaped statements.
+func BenchmarkParse(b *testing.B) {
+	sts := make([]any, 100)
+	for j := range sts {
+		sts[j] = xapitest.CourseCompleted(xapitest.UUID(j), site, 42, "Cours", xapitest.Learner{Email: fmt.Sprintf("l%d@ac-versailles.fr", j), Name: "L"}, t0)
+	}
+	body := xapitest.JSON(sts)
+	o := xapi.Options{Base: base, Now: t0.Add(time.Hour)}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := xapi.Parse(body, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(sts))/b.Elapsed().Seconds(), "statements/s")
+}

@@ -87,6 +87,22 @@ type Recorder interface {
 	Record(ctx context.Context, cs []completion.Completion) (completion.Result, error)
 }
 
+// IssuerRecorder is a Recorder that can apply one issuer's mappings only
+// (the completion service's RecordFor).
+type IssuerRecorder interface {
+	RecordFor(ctx context.Context, issuers []string, cs []completion.Completion) (completion.Result, error)
+}
+
+// RecordFor records completions sent on behalf of issuer: with an
+// IssuerRecorder only that issuer's mappings apply; a plain Recorder
+// applies what it applies (every issuer's).
+func RecordFor(ctx context.Context, r Recorder, issuer string, cs []completion.Completion) (completion.Result, error) {
+	if ir, ok := r.(IssuerRecorder); ok {
+		return ir.RecordFor(ctx, []string{issuer}, cs)
+	}
+	return r.Record(ctx, cs)
+}
+
 // Service is the statement resource of Insigne's LRS.
 type Service struct {
 	store Store
@@ -167,7 +183,7 @@ func (s *Service) Save(ctx context.Context, c Client, body []byte, putID string)
 		return nil, res, err
 	}
 	if s.rec != nil {
-		res, err = s.rec.Record(ctx, cs)
+		res, err = RecordFor(ctx, s.rec, c.Issuer, cs)
 		if err != nil {
 			return nil, res, fmt.Errorf("xapi: record completions: %w", err)
 		}

@@ -20,12 +20,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/insigne/insigne/completion"
 )
@@ -326,7 +329,7 @@ func (p *parser) iri(path string, v any) (string, error) {
 		return "", p.fail(path, "must be an IRI, not empty")
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t\r\n") {
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") || strings.ContainsAny(s, " \t\r\n") {
 		return "", p.fail(path, "%q is not an absolute IRI", clip(s))
 	}
 	return s, nil
@@ -518,6 +521,9 @@ func (p *parser) statement(v any) (Statement, error) {
 			return st, err
 		}
 		c.At = t.UTC()
+		if c.At.Year() < 2000 || c.At.After(p.opts.Now.Add(24*time.Hour)) {
+			return st, p.fail("timestamp", "%s is not a plausible completion date", clip(t.Format(time.RFC3339)))
+		}
 	} else {
 		c.At = p.opts.Now.UTC()
 	}
@@ -561,20 +567,24 @@ func (p *parser) statement(v any) (Statement, error) {
 	if err != nil {
 		return st, p.fail("", "cannot be encoded: %v", err)
 	}
-	st.Hash = hashWithout(m, "stored", "authority", "version")
+	st.Hash = hashWithout(m, st.JSON, "stored", "authority", "version")
 	return st, nil
 }
 
 // hashWithout hashes the canonical JSON of m without the given keys (the
-// properties that may differ between two sendings of one statement).
-func hashWithout(m map[string]any, drop ...string) string {
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		if !slices.Contains(drop, k) {
-			c[k] = v
+// properties that may differ between two sendings of one statement);
+// encoded is m's canonical JSON, hashed as is when m has none of them.
+func hashWithout(m map[string]any, encoded []byte, drop ...string) string {
+	b := encoded
+	if slices.ContainsFunc(drop, func(k string) bool { _, ok := m[k]; return ok }) {
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			if !slices.Contains(drop, k) {
+				c[k] = v
+			}
 		}
+		b, _ = json.Marshal(c) // already encoded once: cannot fail
 	}
-	b, _ := json.Marshal(c) // already encoded once: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -617,6 +627,9 @@ func (p *parser) actor(v any, l *completion.Learner) error {
 	if l.Name, err = p.optStr(m, "actor", "name"); err != nil {
 		return err
 	}
+	if err := p.text("actor.name", l.Name, 200); err != nil {
+		return err
+	}
 	var ifis []string
 	for _, k := range []string{"mbox", "mbox_sha1sum", "openid", "account"} {
 		if _, ok := m[k]; ok {
@@ -657,6 +670,9 @@ func (p *parser) actor(v any, l *completion.Learner) error {
 		if l.AccountHomePage, err = p.iri("actor.account.homePage", hp); err != nil {
 			return err
 		}
+		if err := p.text("actor.account.homePage", l.AccountHomePage, 500); err != nil {
+			return err
+		}
 		n, ok := am["name"]
 		if !ok {
 			return p.fail("actor.account.name", "missing: the learner's account on the LMS")
@@ -666,6 +682,9 @@ func (p *parser) actor(v any, l *completion.Learner) error {
 		}
 		if l.AccountName == "" {
 			return p.fail("actor.account.name", "must not be empty")
+		}
+		if err := p.text("actor.account.name", l.AccountName, 200); err != nil {
+			return err
 		}
 		// Sites that send the username often use the e-mail address as
 		// username.
@@ -678,7 +697,23 @@ func (p *parser) actor(v any, l *completion.Learner) error {
 
 func plausibleEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>,;\"") && strings.Contains(s[at:], ".") && len(s) <= 254
+	if at <= 0 || at == len(s)-1 || strings.ContainsAny(s, " \t\r\n<>,;\"") || !strings.Contains(s[at:], ".") || len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
+// text checks a value Insigne keeps (a name, an identifier): at most max
+// characters, no control characters, as the completion service requires.
+func (p *parser) text(path, s string, max int) error {
+	if utf8.RuneCountInString(s) > max {
+		return p.fail(path, "longer than %d characters", max)
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return p.fail(path, "holds control characters")
+	}
+	return nil
 }
 
 func (p *parser) verb(v any) (string, error) {
@@ -777,6 +812,12 @@ func (p *parser) activity(path string, v any, a *completion.Activity, isObject b
 		return ext, nil
 	}
 	if isObject {
+		if err := p.text(path+".id", id, 2000); err != nil {
+			return nil, err
+		}
+		if err := p.text(path+".definition.name", name, 500); err != nil {
+			return nil, err
+		}
 		a.ID, a.Name = id, name
 		switch {
 		case isCourse(typ, id):
@@ -869,6 +910,9 @@ func (p *parser) result(v any, c *completion.Completion) (success, completed *bo
 		}
 		if c.Duration, err = ParseDuration(s); err != nil {
 			return nil, nil, p.fail("result.duration", "%v", err)
+		}
+		if c.Duration > 366*24*time.Hour {
+			return nil, nil, p.fail("result.duration", "%s is more than a year", clip(s))
 		}
 	}
 	if e, ok := m["extensions"]; ok {
@@ -1023,10 +1067,15 @@ func (p *parser) insigneExtensions(objExt, ctxExt map[string]any, c *completion.
 			}
 			switch t := v.(type) {
 			case string:
-				if len(t) > 500 {
-					return "", p.fail(src.path, "%s: longer than 500 characters", iri)
+				t = strings.TrimSpace(t)
+				max := 100
+				if name == ExtMatricule || name == ExtCourseShortName || name == ExtEmail {
+					max = 254
 				}
-				return strings.TrimSpace(t), nil
+				if utf8.RuneCountInString(t) > max || strings.ContainsFunc(t, unicode.IsControl) {
+					return "", p.fail(src.path, "%s: more than %d characters, or control characters", iri, max)
+				}
+				return t, nil
 			case json.Number:
 				return t.String(), nil
 			}

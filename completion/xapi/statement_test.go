@@ -166,6 +166,11 @@ func TestRefused(t *testing.T) {
 		}), "verb.display.", "language tag"},
 		"bad extension":  {with(func(m map[string]any) { m["context"] = map[string]any{"extensions": map[string]any{"info": 1}} }), "context.extensions", "IRI"},
 		"bad registr.":   {with(func(m map[string]any) { m["context"] = map[string]any{"registration": "x"} }), "context.registration", "UUID"},
+		"old timestamp":  {with(func(m map[string]any) { m["timestamp"] = "1999-12-31T23:00:00Z" }), "timestamp", "plausible"},
+		"future":         {with(func(m map[string]any) { m["timestamp"] = t0.Add(72 * time.Hour).Format(time.RFC3339) }), "timestamp", "plausible"},
+		"control chars":  {with(func(m map[string]any) { m["actor"].(map[string]any)["name"] = "Ana\u0000" }), "actor.name", "control"},
+		"host-less IRI":  {with(func(m map[string]any) { m["object"].(map[string]any)["id"] = "http:/course" }), "object.id", "absolute IRI"},
+		"odd address":    {with(func(m map[string]any) { m["actor"] = map[string]any{"mbox": "mailto:a(b)@c.fr"} }), "actor.mbox", "mailto"},
 		"number as verb": {with(func(m map[string]any) { m["verb"] = 3 }), "verb", "object"},
 	} {
 		_, err := xapi.Parse(xapitest.JSON(c.body), opts)
