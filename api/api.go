@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
@@ -56,6 +57,9 @@ type Config struct {
 	// ids under BaseURL.
 	Frameworks []competency.Framework
 	BaseURL    string
+	// Attest, when set, serves training attestations and the
+	// verification pages for HR (/verify, /v/{code}).
+	Attest *attest.Service
 }
 
 // Server holds what the handlers need.
@@ -71,6 +75,7 @@ type Server struct {
 	registry *prometheus.Registry
 	secure   bool
 	cases    *caseIndex
+	att      *attest.Service
 }
 
 // New returns the HTTP handler of the service.
@@ -82,7 +87,7 @@ func New(c Config) http.Handler {
 		c.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
-		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies}
+		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, att: c.Attest}
 	s.metrics = newMetrics(c.Registry)
 	if len(c.Frameworks) > 0 {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
@@ -108,6 +113,9 @@ func New(c Config) http.Handler {
 		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
+		if s.att != nil {
+			s.attestRoutes(r)
+		}
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")

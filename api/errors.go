@@ -109,12 +109,27 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
+// jsonField drops the Go names of embedded structs from a field path
+// (Training.hoursInPerson is hoursInPerson in the request): JSON names
+// here never start with a capital.
+func jsonField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
+}
+
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return &issuing.InputError{Field: te.Field, Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
+		return &issuing.InputError{Field: jsonField(te.Field), Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
 	case errors.As(err, &se):
 		return &issuing.InputError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
 	case errors.Is(err, io.EOF):

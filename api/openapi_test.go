@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/issuing"
 )
@@ -319,6 +320,9 @@ func oaKeys[V any](m map[string]V) []string {
 var undocumentedRoutes = []string{
 	"GET /signin", "POST /signin", "GET /signin/link", "POST /signout",
 	"GET /auth/oidc/start", "GET /auth/oidc/callback",
+	// HR's verification pages: HTML forms for people, whose API twin is
+	// POST /api/v1/verify.
+	"GET /verify", "POST /verify", "GET /v/{code}",
 }
 
 // TestOpenAPICoversRoutes checks that the document and the router describe
@@ -337,6 +341,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.publicRoutes(r)
 	s.apiRoutes(r)
 	s.signInRoutes(r)
+	s.attestRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -481,6 +486,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Report", badges.Report{}, nil},
 		{"Check", badges.Check{}, nil},
 		{"Summary", badges.Summary{}, nil},
+		{"AttestationRequest", attest.Request{}, nil},
+		{"Session", attest.Session{}, nil},
+		{"Signatory", attest.Signatory{}, nil},
+		{"Learner", attest.Learner{}, nil},
+		{"Participant", attest.Participant{}, nil},
+		{"Attestation", attestationJSON{}, nil},
+		{"AttestationVerdict", attestationVerdict{}, nil},
 	} {
 		s := oaObj(schemas[c.schema])
 		if s == nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // MaxPDFSize caps a PDF given to the verifier. An attestation is well
-// under 100 KB; 20 MiB leaves room for one re-saved by an office suite.
-const MaxPDFSize = 20 << 20
+// under 100 KB; 16 MiB (the verifier's cap on any input) leaves room for
+// one re-saved by an office suite.
+const MaxPDFSize = badges.MaxInputSize
 
 // maxEmbedded caps how many embedded-file streams are looked at, so that a
 // file full of them costs no more than a few.

@@ -103,7 +103,7 @@ func (s *Service) VerifyFile(ctx context.Context, name string, input []byte) (*O
 	o := &Outcome{Name: name, SHA256: hex.EncodeToString(sum[:])}
 	isPDF := bytes.HasPrefix(input, []byte("%PDF-"))
 	if isPDF && len(input) > MaxPDFSize {
-		o.Verdict, o.Message = VerdictUnknown, "Fichier trop volumineux pour être une attestation (plus de 20 Mio)."
+		o.Verdict, o.Message = VerdictUnknown, "Fichier trop volumineux pour être une attestation (plus de 16 Mio)."
 		return o, nil
 	}
 	var rec *Attestation

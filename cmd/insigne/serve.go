@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/insigne/insigne/api"
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
@@ -111,13 +112,16 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	// status lists) by calling the handler directly, and everything else
 	// through the guarded fetcher.
 	self := &selfFetcher{base: base, next: fetcher{fetch.New(fetch.Options{})}}
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self})
+	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self,
+		Extractors: []badges.Extractor{attest.Extractor{}}})
 	frameworks, err := competency.Official()
 	if err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
+	att := attest.New(attest.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(*dataDir, "attestations")}, Issuing: svc,
+		Verifier: v, Frameworks: frameworks, BaseURL: base, Log: log, Lease: lease})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Frameworks: frameworks, BaseURL: base,
+		Frameworks: frameworks, BaseURL: base, Attest: att,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
@@ -139,6 +143,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	jobsDone := make(chan struct{})
 	go func() { svc.RunJobs(jobsCtx); close(jobsDone) }()
 	defer func() { stopJobs(); <-jobsDone }()
+	batchesDone := make(chan struct{})
+	go func() { att.RunBatches(jobsCtx); close(batchesDone) }()
+	defer func() { stopJobs(); <-batchesDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
