@@ -52,7 +52,7 @@ func withAttest(t *testing.T, svc **attest.Service) func(base string, c *api.Con
 		}
 		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: httpDocs{},
 			Extractors: []badges.Extractor{attest.Extractor{}}})
-		*svc = attest.New(attest.Config{Store: c.Idempotency.(*store.DB), Blobs: store.DiskBlobs{Dir: t.TempDir()}, Issuing: c.Issuing,
+		*svc = attest.New(attest.Config{Store: c.Idempotency.(*store.DB), Issuing: c.Issuing,
 			Verifier: v, Frameworks: fw, BaseURL: base})
 		c.Attest = *svc
 		c.Frameworks = fw

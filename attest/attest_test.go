@@ -90,7 +90,7 @@ func newFixture(t testing.TB, dsn string) *fixture {
 		}
 	}
 	f := &fixture{iss: iss, db: db}
-	f.svc = attest.New(attest.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Issuing: iss, Verifier: v,
+	f.svc = attest.New(attest.Config{Store: db, Issuing: iss, Verifier: v,
 		Frameworks: frameworks, BaseURL: base, Now: func() time.Time {
 			if f.now.IsZero() {
 				return time.Now()
@@ -501,3 +501,54 @@ func TestIssueRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBatch1000: a session of 1,000 participants present, from the
+// queued batch to the last PDF stored: signing, rendering, embedding,
+// storing (SQLite). Reports attestations per second.
+func BenchmarkBatch1000(b *testing.B) {
+	benchBatch(b, 1000)
+}
+
+// BenchmarkBatch100 is the same for 100 attestations: run with -cpu 1
+// for the rate per core.
+func BenchmarkBatch100(b *testing.B) {
+	benchBatch(b, 100)
+}
+
+func benchBatch(b *testing.B, n int) {
+	f := newFixture(b, storetest.SQLite(b))
+	ctx := context.Background()
+	sess := session(n)
+	for i := range sess.Participants {
+		sess.Participants[i].Present = true
+	}
+	var size int64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		bt, err := f.svc.StartBatch(ctx, "bench", sess)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			b.Fatal(err)
+		}
+		as, err := f.db.BatchAttestations(ctx, bt.ID)
+		if err != nil || len(as) != n {
+			b.Fatalf("%d attestations: %v", len(as), err)
+		}
+		size = 0
+		for _, a := range as {
+			size = max(size, a.PDFSize)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "attestations/s")
+	// CPU time of the whole process (every goroutine, GC included) per
+	// attestation: the rate per core, which the shared machine's load
+	// does not distort as it does wall time.
+	b.ReportMetric(cpu.Seconds()*1000/total, "cpu-ms/attestation")
+	b.ReportMetric(total/cpu.Seconds(), "attestations/cpu-s")
+	b.ReportMetric(float64(size), "max-bytes/pdf")
+}
+

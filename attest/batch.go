@@ -276,13 +276,11 @@ func (s *Service) WriteZip(ctx context.Context, w io.Writer, b *Batch) error {
 		if err != nil {
 			return err
 		}
-		r, err := s.blobs.Open(ctx, a.PDFSHA256)
+		pdf, err := s.store.AttestationPDF(ctx, a.ID)
 		if err != nil {
 			return fmt.Errorf("attestation %s PDF: %w", a.ID, err)
 		}
-		_, err = io.Copy(fw, r)
-		r.Close()
-		if err != nil {
+		if _, err := fw.Write(pdf); err != nil {
 			return err
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/mail"
 	"strconv"
@@ -103,8 +102,11 @@ type Attestation struct {
 	Fields       Fields
 	PDFSHA256    string
 	PDFSize      int64
-	CreatedBy    string
-	CreatedAt    time.Time
+	// PDF is the delivered file; only CreateAttestations and
+	// AttestationPDF carry it.
+	PDF       []byte
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 // Errors the store returns.
@@ -277,7 +279,10 @@ type Store interface {
 	AttestationByCode(ctx context.Context, code string) (*Attestation, error)
 	AttestationBySHA256(ctx context.Context, sha string) (*Attestation, error)
 	AttestationByCredential(ctx context.Context, credentialID string) (*Attestation, error)
+	// BatchAttestations lists a batch's attestations in row order,
+	// without their PDFs.
 	BatchAttestations(ctx context.Context, batchID string) ([]Attestation, error)
+	AttestationPDF(ctx context.Context, id string) ([]byte, error)
 
 	CreateBatch(ctx context.Context, b Batch) error
 	Batch(ctx context.Context, id string) (*Batch, error)
@@ -286,10 +291,4 @@ type Store interface {
 	ClaimBatch(ctx context.Context, now, until time.Time) (*Batch, error)
 	ExtendBatchLease(ctx context.Context, id string, until time.Time) error
 	FailBatch(ctx context.Context, id, reason string) error
-}
-
-// Blobs keeps the delivered PDFs, named by their SHA-256 (store.DiskBlobs).
-type Blobs interface {
-	Put(ctx context.Context, r io.Reader, max int64) (sha string, size int64, err error)
-	Open(ctx context.Context, sha string) (io.ReadCloser, error)
 }

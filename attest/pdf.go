@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-pdf/fpdf"
 	"github.com/skip2/go-qrcode"
-	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
 )
 
@@ -33,7 +32,6 @@ type rendering struct {
 func newDoc() *fpdf.Fpdf {
 	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
 	f.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
-	f.AddUTF8FontFromBytes(fontFamily, "B", gobold.TTF)
 	f.SetLang("fr-FR")
 	f.SetCreator("Insigne", true)
 	f.SetProducer("Insigne (go-pdf/fpdf)", true)
@@ -89,22 +87,22 @@ func render(r rendering) ([]byte, error) {
 	f.AddPage()
 	w := 170.0
 
-	f.SetFont(fontFamily, "B", 11)
+	setFont(f, true, 11)
 	f.MultiCell(w, 5.5, fl.IssuerName, "", "L", false)
-	f.SetFont(fontFamily, "", 10)
+	setFont(f, false, 10)
 	f.MultiCell(w, 5, t.Organiser, "", "L", false)
 	f.Ln(8)
-	f.SetFont(fontFamily, "B", 18)
+	setFont(f, true, 18)
 	f.MultiCell(w, 9, "Attestation de formation", "", "C", false)
 	f.Ln(6)
 
-	f.SetFont(fontFamily, "", 11)
+	setFont(f, false, 11)
 	f.MultiCell(w, 6, fmt.Sprintf("Je soussigné(e), %s, %s, atteste que", t.Signatory.Name, t.Signatory.Role), "", "L", false)
 	f.Ln(2)
-	f.SetFont(fontFamily, "B", 14)
+	setFont(f, true, 14)
 	f.MultiCell(w, 8, fl.Learner.Name, "", "C", false)
 	f.Ln(2)
-	f.SetFont(fontFamily, "", 11)
+	setFont(f, false, 11)
 	f.MultiCell(w, 6, "a suivi la formation suivante.", "", "L", false)
 	f.Ln(3)
 
@@ -112,9 +110,9 @@ func render(r rendering) ([]byte, error) {
 		if value == "" {
 			return
 		}
-		f.SetFont(fontFamily, "B", 10.5)
+		setFont(f, true, 10.5)
 		f.CellFormat(52, 6, label, "", 0, "L", false, 0, "")
-		f.SetFont(fontFamily, "", 10.5)
+		setFont(f, false, 10.5)
 		f.MultiCell(w-52, 6, value, "", "L", false)
 	}
 	row("Intitulé :", t.Title)
@@ -136,16 +134,16 @@ func render(r rendering) ([]byte, error) {
 
 	if len(fl.Competencies) > 0 {
 		f.Ln(3)
-		f.SetFont(fontFamily, "B", 10.5)
+		setFont(f, true, 10.5)
 		f.MultiCell(w, 6, "Compétences travaillées :", "", "L", false)
-		f.SetFont(fontFamily, "", 9.5)
+		setFont(f, false, 9.5)
 		for _, c := range fl.Competencies {
 			f.MultiCell(w, 5, "• "+c.Code+" – "+c.Statement, "", "L", false)
 		}
 	}
 
 	f.Ln(5)
-	f.SetFont(fontFamily, "", 10.5)
+	setFont(f, false, 10.5)
 	place := t.Place
 	issued := "Fait le " + frenchDate(fl.IssuedAt)
 	if place != "" {
@@ -154,10 +152,10 @@ func render(r rendering) ([]byte, error) {
 	f.MultiCell(w, 6, issued, "", "L", false)
 	f.Ln(2)
 	f.SetX(110)
-	f.SetFont(fontFamily, "B", 10.5)
+	setFont(f, true, 10.5)
 	f.MultiCell(80, 5.5, t.Signatory.Name, "", "L", false)
 	f.SetX(110)
-	f.SetFont(fontFamily, "", 10)
+	setFont(f, false, 10)
 	f.MultiCell(80, 5, t.Signatory.Role, "", "L", false)
 	if kind := imageType(t.Signatory.Image); kind != "" {
 		opt := fpdf.ImageOptions{ImageType: kind}
@@ -177,23 +175,24 @@ func render(r rendering) ([]byte, error) {
 	}
 	y := 297.0 - 18 - boxH
 	f.SetDrawColor(120, 120, 120)
+	f.SetLineWidth(0.3)
 	f.Rect(20, y, w, boxH, "D")
 	if err := drawQR(f, r.VerifyURL, 23, y+3, 38); err != nil {
 		return nil, err
 	}
 	f.SetXY(66, y+4)
-	f.SetFont(fontFamily, "B", 10.5)
+	setFont(f, true, 10.5)
 	f.MultiCell(120, 5.5, "Vérifier cette attestation", "", "L", false)
 	f.SetX(66)
-	f.SetFont(fontFamily, "", 9.5)
+	setFont(f, false, 9.5)
 	f.MultiCell(120, 5, "Scannez le QR code ou ouvrez "+r.VerifyURL, "", "L", false)
 	f.SetX(66)
 	f.MultiCell(120, 5, "Code de vérification :", "", "L", false)
 	f.SetX(66)
-	f.SetFont(fontFamily, "B", 13)
+	setFont(f, true, 13)
 	f.MultiCell(120, 7, FormatCode(r.Code), "", "L", false)
 	f.SetX(66)
-	f.SetFont(fontFamily, "", 8.5)
+	setFont(f, false, 8.5)
 	f.MultiCell(120, 4.2, "Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+AttachmentName+" ».", "", "L", false)
 
 	if err := f.Error(); err != nil {
@@ -234,4 +233,17 @@ func drawQR(f *fpdf.Fpdf, content string, x, y, size float64) error {
 		}
 	}
 	return nil
+}
+
+// setFont selects the one embedded face; bold is drawn by stroking the
+// glyph outlines too (text rendering mode 2), which costs nothing where a
+// second embedded face would double the font work of every document.
+func setFont(f *fpdf.Fpdf, bold bool, size float64) {
+	f.SetFont(fontFamily, "", size)
+	if bold {
+		f.SetLineWidth(size * 0.0035)
+		f.SetTextRenderingMode(2)
+		return
+	}
+	f.SetTextRenderingMode(0)
 }

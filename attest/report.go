@@ -26,17 +26,17 @@ func AttendanceReport(sess Session, issuerName string, at time.Time) ([]byte, er
 	f.AliasNbPages("{nb}")
 	f.SetFooterFunc(func() {
 		f.SetY(-14)
-		f.SetFont(fontFamily, "", 8)
+		setFont(f, false, 8)
 		f.CellFormat(0, 5, fmt.Sprintf("Page %d / {nb}", f.PageNo()), "", 0, "C", false, 0, "")
 	})
 	f.AddPage()
 	w := 170.0
-	f.SetFont(fontFamily, "B", 11)
+	setFont(f, true, 11)
 	f.MultiCell(w, 5.5, issuerName, "", "L", false)
-	f.SetFont(fontFamily, "", 10)
+	setFont(f, false, 10)
 	f.MultiCell(w, 5, t.Organiser, "", "L", false)
 	f.Ln(5)
-	f.SetFont(fontFamily, "B", 16)
+	setFont(f, true, 16)
 	f.MultiCell(w, 8, "Rapport de présence", "", "C", false)
 	f.Ln(4)
 
@@ -50,9 +50,9 @@ func AttendanceReport(sess Session, issuerName string, at time.Time) ([]byte, er
 		if value == "" {
 			return
 		}
-		f.SetFont(fontFamily, "B", 10)
+		setFont(f, true, 10)
 		f.CellFormat(48, 5.5, label, "", 0, "L", false, 0, "")
-		f.SetFont(fontFamily, "", 10)
+		setFont(f, false, 10)
 		f.MultiCell(w-48, 5.5, value, "", "L", false)
 	}
 	row("Intitulé :", t.Title)
@@ -85,21 +85,23 @@ func AttendanceReport(sess Session, issuerName string, at time.Time) ([]byte, er
 
 	cols := []float64{62, 80, 28}
 	header := func() {
-		f.SetFont(fontFamily, "B", 9.5)
+		setFont(f, true, 9.5)
 		f.SetFillColor(230, 230, 230)
+		f.SetLineWidth(0.2)
 		for i, h := range []string{"Nom Prénom", "Établissement", "Présence"} {
 			f.CellFormat(cols[i], 7, h, "1", 0, "L", true, 0, "")
 		}
 		f.Ln(-1)
 	}
 	header()
-	f.SetFont(fontFamily, "", 9)
+	setFont(f, false, 9)
 	for _, p := range sess.Participants {
 		if f.GetY() > 297-18-8 {
 			f.AddPage()
 			header()
-			f.SetFont(fontFamily, "", 9)
+			setFont(f, false, 9)
 		}
+		f.SetLineWidth(0.2)
 		state := "Absent(e)"
 		if p.Present {
 			state = "Présent(e)"

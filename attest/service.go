@@ -1,9 +1,9 @@
 package attest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,7 +21,6 @@ import (
 // Config is what a Service is built from.
 type Config struct {
 	Store   Store
-	Blobs   Blobs
 	Issuing *issuing.Service
 	// Verifier checks credentials (with the Extractor, for PDFs); it
 	// resolves this service's own status lists.
@@ -38,7 +37,6 @@ type Config struct {
 // state in memory that another node would need.
 type Service struct {
 	store      Store
-	blobs      Blobs
 	iss        *issuing.Service
 	verifier   *badges.Verifier
 	frameworks []competency.Framework
@@ -51,7 +49,7 @@ type Service struct {
 
 // New returns a Service.
 func New(c Config) *Service {
-	s := &Service{store: c.Store, blobs: c.Blobs, iss: c.Issuing, verifier: c.Verifier, frameworks: c.Frameworks,
+	s := &Service{store: c.Store, iss: c.Issuing, verifier: c.Verifier, frameworks: c.Frameworks,
 		base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, lease: c.Lease, wake: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = time.Now
@@ -73,9 +71,6 @@ func (s *Service) PDFURL(id string) string { return s.base + "/api/v1/attestatio
 
 // BatchURL is where a batch's progress is read.
 func (s *Service) BatchURL(id string) string { return s.base + "/api/v1/attestations/batches/" + id }
-
-// maxPDF caps a rendered attestation in the blob store.
-const maxPDF = 4 << 20
 
 // competencies resolves item codes against the official frameworks.
 func (s *Service) competencies(codes []string) ([]Competency, []badges.Alignment, error) {
@@ -251,11 +246,8 @@ func (s *Service) renderOne(ctx context.Context, actor string, tr *training, l L
 	if err != nil {
 		return a, err
 	}
-	sha, n, err := s.blobs.Put(ctx, bytes.NewReader(pdf), maxPDF)
-	if err != nil {
-		return a, fmt.Errorf("attestation PDF: %w", err)
-	}
-	a.PDFSHA256, a.PDFSize = sha, n
+	sum := sha256.Sum256(pdf)
+	a.PDF, a.PDFSHA256, a.PDFSize = pdf, hex.EncodeToString(sum[:]), int64(len(pdf))
 	return a, nil
 }
 
@@ -294,14 +286,8 @@ func (s *Service) Attestation(ctx context.Context, id string) (*Attestation, err
 
 // PDF returns the delivered PDF of an attestation.
 func (s *Service) PDF(ctx context.Context, a *Attestation) ([]byte, error) {
-	r, err := s.blobs.Open(ctx, a.PDFSHA256)
-	if err != nil {
-		return nil, fmt.Errorf("attestation %s PDF: %w", a.ID, err)
+	if a.PDF != nil {
+		return a.PDF, nil
 	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, fmt.Errorf("attestation %s PDF: %w", a.ID, err)
-	}
-	return buf.Bytes(), nil
+	return s.store.AttestationPDF(ctx, a.ID)
 }

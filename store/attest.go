@@ -29,13 +29,13 @@ func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, p 
 		for start := 0; start < len(as); start += 100 {
 			end := min(start+100, len(as))
 			var b strings.Builder
-			b.WriteString("INSERT INTO attestations (" + attestationCols + ") VALUES ")
-			args := make([]any, 0, (end-start)*13)
+			b.WriteString("INSERT INTO attestations (" + attestationCols + ", pdf) VALUES ")
+			args := make([]any, 0, (end-start)*14)
 			for i, a := range as[start:end] {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				fields, err := json.Marshal(a.Fields)
 				if err != nil {
 					return err
@@ -45,7 +45,7 @@ func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, p 
 					batchID, batchRow = a.BatchID, a.BatchRow
 				}
 				args = append(args, a.ID, a.Code, a.Issuer, a.CredentialID, a.LearnerEmail, a.LearnerName, batchID, batchRow,
-					string(fields), a.PDFSHA256, a.PDFSize, a.CreatedBy, micros(a.CreatedAt))
+					string(fields), a.PDFSHA256, a.PDFSize, a.CreatedBy, micros(a.CreatedAt), a.PDF)
 			}
 			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
 				if isUnique(err) {
@@ -147,6 +147,15 @@ func (s *DB) BatchAttestations(ctx context.Context, batchID string) ([]attest.At
 		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+// AttestationPDF implements attest.Store.
+func (s *DB) AttestationPDF(ctx context.Context, id string) ([]byte, error) {
+	var pdf []byte
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT pdf FROM attestations WHERE id = ?"), id).Scan(&pdf); err != nil {
+		return nil, attestNotFound(err, "attestation "+id)
+	}
+	return pdf, nil
 }
 
 const batchCols = "id, issuer, state, total, done, failed, errors, session, achievement, created_by, created_at, updated_at, lease_until"

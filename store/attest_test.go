@@ -17,7 +17,7 @@ func attestation(id, code, credID string) attest.Attestation {
 	return attest.Attestation{ID: id, Code: code, Issuer: "ac-lyon", CredentialID: credID, LearnerEmail: credID + "@example.org",
 		LearnerName: "Anaïs " + id, Fields: attest.Fields{Learner: attest.Learner{Name: "Anaïs " + id}, Modality: attest.Hybride,
 			Training: attest.Training{Title: "Formation à l'évaluation", HoursInPerson: 6, HoursRemote: 1.5, Trainers: []string{"Éloïse"}}},
-		PDFSHA256: "sha-" + id, PDFSize: 4242, CreatedBy: "test", CreatedAt: t0}
+		PDFSHA256: "sha-" + id, PDFSize: 4242, PDF: []byte("%PDF-1.7 " + id + "\x00\xff"), CreatedBy: "test", CreatedAt: t0}
 }
 
 func TestAttestations(t *testing.T) {
@@ -44,6 +44,12 @@ func TestAttestations(t *testing.T) {
 			if a.ID != "t1" || a.Fields.Training.HoursRemote != 1.5 || a.Fields.Learner.Name != "Anaïs t1" || a.PDFSize != 4242 || !a.CreatedAt.Equal(t0) || a.BatchID != "" {
 				t.Errorf("by %s: %+v", name, a)
 			}
+		}
+		if pdf, err := db.AttestationPDF(ctx, "t1"); err != nil || string(pdf) != "%PDF-1.7 t1\x00\xff" {
+			t.Errorf("PDF %q %v", pdf, err)
+		}
+		if _, err := db.AttestationPDF(ctx, "nope"); !errors.Is(err, attest.ErrNotFound) {
+			t.Errorf("PDF of no attestation: %v", err)
 		}
 		if _, err := db.AttestationByCode(ctx, "ZZZZ2222BB"); !errors.Is(err, attest.ErrNotFound) {
 			t.Errorf("unknown code: %v", err)

@@ -42,7 +42,7 @@ func TestVerifyAttestationPDF(t *testing.T) {
 	}
 	fw, _ := competency.Official()
 	schemas, _ := badges.NewSchemas()
-	svc := attest.New(attest.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(dir, "pdf")}, Issuing: iss, Frameworks: fw, BaseURL: base,
+	svc := attest.New(attest.Config{Store: db, Issuing: iss, Frameworks: fw, BaseURL: base,
 		Verifier: badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Extractors: []badges.Extractor{attest.Extractor{}}})})
 	a, err := svc.Issue(ctx, "test", attest.Request{Learner: attest.Learner{Email: "ana@ac-lyon.fr", Name: "Ana Dupont"},
 		Training: attest.Training{Issuer: "ac-lyon", Title: "Évaluer par compétences", Start: "2026-10-01", End: "2026-10-01", HoursInPerson: 3,

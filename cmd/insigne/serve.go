@@ -118,7 +118,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
-	att := attest.New(attest.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(*dataDir, "attestations")}, Issuing: svc,
+	att := attest.New(attest.Config{Store: db, Issuing: svc,
 		Verifier: v, Frameworks: frameworks, BaseURL: base, Log: log, Lease: lease})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Frameworks: frameworks, BaseURL: base, Attest: att,

@@ -1,6 +1,8 @@
 -- Training attestations: each is a credential (credentials.id) delivered
--- as a PDF whose SHA-256 is kept, with a short code printed on it; and
--- the batches that issue a whole session's attestations as a job.
+-- as a PDF, kept with its SHA-256 and the short code printed on it; and
+-- the batches that issue a whole session's attestations as a job. The PDF
+-- (20 to 40 KB) lives in the row: a chunk of a batch is then one
+-- transaction, not a hundred synced files.
 
 CREATE TABLE attest_batches (
 	id           TEXT PRIMARY KEY,
@@ -31,6 +33,7 @@ CREATE TABLE attestations (
 	fields        TEXT NOT NULL,
 	pdf_sha256    TEXT NOT NULL,
 	pdf_size      BIGINT NOT NULL,
+	pdf           {{blob}} NOT NULL,
 	created_by    TEXT NOT NULL DEFAULT '',
 	created_at    BIGINT NOT NULL,
 	UNIQUE (batch_id, batch_row)
