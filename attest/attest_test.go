@@ -551,4 +551,3 @@ func benchBatch(b *testing.B, n int) {
 	b.ReportMetric(total/cpu.Seconds(), "attestations/cpu-s")
 	b.ReportMetric(float64(size), "max-bytes/pdf")
 }
-
