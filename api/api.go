@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
@@ -89,6 +90,9 @@ type Config struct {
 	// MoodleBaseURLs are Moodle sites a web-services pull may reach on a
 	// private or loopback address; any other site must be public.
 	MoodleBaseURLs []string
+	// Attest, when set, serves training attestations and the
+	// verification pages for HR (/verify, /v/{code}).
+	Attest *attest.Service
 }
 
 // Server holds what the handlers need.
@@ -119,6 +123,7 @@ type Server struct {
 	moodleAllowed []string
 	moodlePublic  moodle.Getter
 	moodleTrusted moodle.Getter
+	att           *attest.Service
 }
 
 // New returns the HTTP handler of the service.
@@ -131,7 +136,7 @@ func New(c Config) http.Handler {
 	}
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
-		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions}
+		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions, att: c.Attest}
 	s.metrics = newMetrics(c.Registry)
 	s.baseURL, s.rec = c.BaseURL, c.Recorder
 	if c.Statements != nil {
@@ -179,6 +184,9 @@ func New(c Config) http.Handler {
 	}
 	if s.backpack != nil && s.auth != nil {
 		s.backpackRoutes(r)
+	}
+	if s.att != nil && s.iss != nil && s.auth != nil {
+		s.attestRoutes(r)
 	}
 	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")

@@ -109,6 +109,21 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
+// jsonField drops the Go names of embedded structs from a field path
+// (Training.hoursInPerson is hoursInPerson in the request): JSON names
+// here never start with a capital.
+func jsonField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
+}
+
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
@@ -126,21 +141,6 @@ func jsonError(err error) error {
 		return &issuing.InputError{Field: f, Reason: "unknown field " + f}
 	}
 	return &issuing.InputError{Reason: "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-}
-
-// jsonField drops the names of embedded Go structs from the path
-// encoding/json reports ("AchievementSpec.validForDays"): JSON names here
-// start with a lower-case letter, Go type names with a capital.
-func jsonField(path string) string {
-	parts := strings.Split(path, ".")
-	out := parts[:0]
-	for _, p := range parts {
-		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
-			continue
-		}
-		out = append(out, p)
-	}
-	return strings.Join(out, ".")
 }
 
 func goKind(t string) string {

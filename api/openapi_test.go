@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
@@ -336,6 +337,9 @@ var undocumentedRoutes = []string{
 	// The Open Badges 3.0 API: described by its own specification, with
 	// its own error shape (imsx_StatusInfo).
 	"GET /ims/ob/v3p0/credentials", "POST /ims/ob/v3p0/credentials", "GET /ims/ob/v3p0/profile", "PUT /ims/ob/v3p0/profile",
+	// HR's verification pages: HTML forms for people, whose API twin is
+	// POST /api/v1/verify.
+	"GET /verify", "POST /verify", "GET /v/{code}",
 }
 
 // TestOpenAPICoversRoutes checks that the document and the router describe
@@ -359,6 +363,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.backpackRoutes(r)
 	s.completionRoutes(r)
 	s.xapiRoutes(r)
+	s.attestRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -525,6 +530,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Share", shareJSON{}, nil},
 		{"CLRInput", CLRInput{}, nil},
 		{"EraseInput", EraseInput{}, nil},
+		{"AttestationRequest", attest.Request{}, nil},
+		{"Session", attest.Session{}, nil},
+		{"Signatory", attest.Signatory{}, nil},
+		{"AttestationLearner", attest.Learner{}, nil},
+		{"Participant", attest.Participant{}, nil},
+		{"Attestation", attestationJSON{}, nil},
+		{"AttestationVerdict", attestationVerdict{}, nil},
 	} {
 		s := oaObj(schemas[c.schema])
 		if s == nil {

@@ -51,6 +51,10 @@ type AwardRequest struct {
 	Narrative   string           `json:"narrative,omitempty"`
 	Evidence    []EvidenceInput  `json:"evidence,omitempty"`
 	Results     []badges.Result  `json:"results,omitempty"`
+	// ActivityStartDate and ActivityEndDate date the learning itself (a
+	// training session), as opposed to the award.
+	ActivityStartDate *time.Time `json:"activityStartDate,omitempty"`
+	ActivityEndDate   *time.Time `json:"activityEndDate,omitempty"`
 }
 
 // MaxRecipients caps one award request (a bulk job).
@@ -202,7 +206,8 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 	// Everything but the recipient and the status entry is the same for
 	// every credential of the award: built and checked once.
 	g.tpl, err = badges.NewTemplate(badges.AwardParams{Issuer: g.profile, Achievement: g.ach,
-		ValidFrom: now, ValidUntil: spec.validUntil(now), Narrative: p.Request.Narrative, Evidence: ev, Results: p.Request.Results})
+		ValidFrom: now, ValidUntil: spec.validUntil(now), Narrative: p.Request.Narrative, Evidence: ev, Results: p.Request.Results,
+		ActivityStartDate: p.Request.ActivityStartDate, ActivityEndDate: p.Request.ActivityEndDate})
 	if err != nil {
 		return nil, asInputError(err, "", "")
 	}

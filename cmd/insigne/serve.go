@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/insigne/insigne/api"
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
@@ -114,9 +115,14 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	// status lists) by calling the handler directly, and everything else
 	// through the guarded fetcher.
 	self := &selfFetcher{base: base, next: fetcher{fetch.New(fetch.Options{})}}
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self})
+	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: self,
+		Extractors: []badges.Extractor{attest.Extractor{}}})
 	comp := competency.NewService(db, base, nil, log)
 	if err := comp.SeedOfficial(ctx); err != nil {
+		return fmt.Errorf("official frameworks: %w", err)
+	}
+	frameworks, err := competency.Official()
+	if err != nil {
 		return fmt.Errorf("official frameworks: %w", err)
 	}
 	oauthSvc, oauthInfo, err := oauthConfig(e, db, base)
@@ -128,9 +134,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	completions := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
+	att := attest.New(attest.Config{Store: db, Issuing: svc,
+		Verifier: v, Frameworks: frameworks, BaseURL: base, Log: log, Lease: lease})
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc,
-		Completions: completions, Recorder: completions,
+		Completions: completions, Recorder: completions, Attest: att,
 		// xAPI statements and LMS clients; Moodle sites a pull may reach
 		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
 		Statements: db, MoodleBaseURLs: moodleURLList(e.getenv("INSIGNE_MOODLE_URLS")),
@@ -160,9 +168,18 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	go func() { purgeOAuth(jobsCtx, oauthSvc, log); close(purgeDone) }()
 	awardsDone := make(chan struct{})
 	go func() { completions.RunAwards(jobsCtx); close(awardsDone) }()
+	batchesDone := make(chan struct{})
+	go func() { att.RunBatches(jobsCtx); close(batchesDone) }()
 	// Every background loop ends with jobsCtx; wait for all before the
 	// database closes.
-	defer func() { stopJobs(); <-jobsDone; <-bpDone; <-purgeDone; <-awardsDone }()
+	defer func() {
+		stopJobs()
+		<-jobsDone
+		<-bpDone
+		<-purgeDone
+		<-awardsDone
+		<-batchesDone
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/fetch"
 )
@@ -42,7 +43,9 @@ func cmdVerify(ctx context.Context, args []string, e env) (int, error) {
 			return exitUnusable, usageError{fmt.Sprintf("--at %q is not an RFC 3339 time", *at)}
 		}
 	}
-	cfg := badges.VerifierConfig{}
+	// Attestation PDFs carry their credential attached: it is checked
+	// like any other, without the network when --offline is given.
+	cfg := badges.VerifierConfig{Extractors: []badges.Extractor{attest.Extractor{}}}
 	var client *fetch.Client
 	if !*offline {
 		client = fetch.New(fetch.Options{AllowPrivate: *allowPrivate, Timeout: 10 * time.Second})

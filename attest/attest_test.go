@@ -1,0 +1,553 @@
+package attest_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/insigne/insigne/attest"
+	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/competency"
+	"github.com/insigne/insigne/internal/testenv"
+	"github.com/insigne/insigne/interop"
+	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/jsonld"
+	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/store"
+	"github.com/insigne/insigne/store/storetest"
+)
+
+const base = "https://formation.example.fr"
+
+type fixture struct {
+	svc *attest.Service
+	iss *issuing.Service
+	db  *store.DB
+	now time.Time
+}
+
+// docs answers the verifier's fetches from the issuing service, as the
+// public routes would.
+type docs struct{ svc *issuing.Service }
+
+func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
+	path := strings.TrimPrefix(url, base)
+	switch {
+	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
+		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(doc)
+	case strings.HasPrefix(path, "/status/"):
+		var slug string
+		var n int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
+			return nil, err
+		}
+		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
+		return b, err
+	}
+	return nil, fmt.Errorf("no document at %s", url)
+}
+
+var frameworks []competency.Framework
+
+func newFixture(t testing.TB, dsn string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	sealer, _ := keys.NewSealer(kek)
+	l, _ := jsonld.NewLoader()
+	canon := jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
+	iss := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: canon, BaseURL: base})
+	schemas, _ := badges.NewSchemas()
+	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: docs{iss},
+		Extractors: []badges.Extractor{attest.Extractor{}}})
+	if frameworks == nil {
+		if frameworks, err = competency.Official(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &fixture{iss: iss, db: db}
+	f.svc = attest.New(attest.Config{Store: db, Issuing: iss, Verifier: v,
+		Frameworks: frameworks, BaseURL: base, Now: func() time.Time {
+			if f.now.IsZero() {
+				return time.Now()
+			}
+			return f.now
+		}})
+	if _, err := iss.CreateIssuer(ctx, "test", issuing.IssuerInput{Slug: "ac-lyon", Name: "Académie de Lyon", URL: "https://www.ac-lyon.fr"}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func each(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { fn(t, newFixture(t, b.DSN(t))) })
+	}
+}
+
+func training() attest.Training {
+	return attest.Training{Issuer: "ac-lyon", Title: "Enseigner l'algorithmique au cycle 4 : démarches et œuvres",
+		Parcours: "16 | NGS | ALGOCODAGE | 1.0", GaiaDispositif: "26A0100123", GaiaModule: "45678", GaiaSession: "27913",
+		Start: "2026-10-12", End: "2026-11-14", HoursInPerson: 6, HoursRemote: 3.5, Organiser: "EAFC de l'académie de Lyon",
+		Trainers: []string{"Éloïse Martin", "Jérôme Çelik"}, Competencies: []string{"CC14", "F1.5"},
+		Signatory: attest.Signatory{Name: "Françoise Bézier", Role: "Directrice de l'EAFC"}, Place: "Lyon"}
+}
+
+func request() attest.Request {
+	return attest.Request{Training: training(), Learner: attest.Learner{Email: "anais.dupont@ac-lyon.fr", Name: "Anaïs Dupont"}}
+}
+
+func issue(t *testing.T, f *fixture) (*attest.Attestation, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := f.svc.Issue(ctx, "test", request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := f.svc.PDF(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, pdf
+}
+
+// pdftotext returns the text of a PDF as poppler reads it, in reading
+// order.
+func pdftotext(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "pdftotext")
+	p := filepath.Join(t.TempDir(), "a.pdf")
+	os.WriteFile(p, pdf, 0o600)
+	out, err := exec.Command(bin, "-enc", "UTF-8", p, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+func squeeze(s string) string { return strings.ReplaceAll(s, " ", "") }
+
+func TestAttestationPDF(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		a, pdf := issue(t, f)
+		if len(pdf) > 100<<10 {
+			t.Errorf("the PDF is %d bytes, more than 100 KB", len(pdf))
+		}
+		if !regexp.MustCompile(`^[2-9A-HJKMNP-Z]{10}$`).MatchString(a.Code) {
+			t.Errorf("code %q has ambiguous or missing characters", a.Code)
+		}
+		text := pdftotext(t, pdf)
+		norm := strings.Join(strings.Fields(text), " ")
+		for _, want := range []string{
+			"Attestation de formation", "Académie de Lyon", "Anaïs Dupont",
+			"Enseigner l'algorithmique au cycle 4 : démarches et œuvres",
+			"16 | NGS | ALGOCODAGE | 1.0", "26A0100123", "45678", "27913",
+			"du 12 octobre 2026 au 14 novembre 2026", "Durée en présence : 6 h", "Durée à distance : 3 h 30",
+			"Durée totale : 9 h 30", "Modalité : hybride", "EAFC de l'académie de Lyon", "Éloïse Martin, Jérôme Çelik",
+			"CC14 – S'engager dans une démarche individuelle et collective de développement professionnel",
+			"F1.5 – ", "Françoise Bézier", "Directrice de l'EAFC", "Fait à Lyon, le ",
+			attest.FormatCode(a.Code), base + "/v/" + a.Code,
+		} {
+			// pdftotext sometimes drops the space of a short "6 h": compare
+			// without spaces.
+			if !strings.Contains(squeeze(norm), squeeze(want)) {
+				t.Errorf("pdftotext does not show %q; it reads:\n%s", want, text)
+			}
+		}
+		// Reading order: the participant before the training, the
+		// training before the signatory, the proof last.
+		order := []string{"Anaïs Dupont", "Intitulé", "Compétences", "Fait à", "Code de vérification"}
+		last := -1
+		for _, w := range order {
+			i := strings.Index(norm, w)
+			if i < last {
+				t.Errorf("%q comes before what precedes it on the page", w)
+			}
+			last = i
+		}
+		for _, meta := range []string{"/Lang (fr-FR)", "/Title"} {
+			if !bytes.Contains(pdf, []byte(meta)) {
+				t.Errorf("the PDF has no %s", meta)
+			}
+		}
+
+		// The credential inside verifies, and its durations are there.
+		cred, err := attest.ExtractCredential(pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			ID      string `json:"id"`
+			Subject struct {
+				Start  string `json:"activityStartDate"`
+				End    string `json:"activityEndDate"`
+				Result []struct {
+					RD    string `json:"resultDescription"`
+					Value string `json:"value"`
+				} `json:"result"`
+				Achievement struct {
+					Type  string                                    `json:"achievementType"`
+					RDs   []struct{ ID, ResultType string }         `json:"resultDescription"`
+					Align []struct{ TargetCode, TargetName string } `json:"alignment"`
+				} `json:"achievement"`
+			} `json:"credentialSubject"`
+		}
+		if err := json.Unmarshal(cred, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.ID != "urn:uuid:"+a.CredentialID {
+			t.Errorf("embedded credential %s, recorded %s", doc.ID, a.CredentialID)
+		}
+		hours := map[string]string{}
+		for _, rd := range doc.Subject.Achievement.RDs {
+			for _, r := range doc.Subject.Result {
+				if r.RD == rd.ID {
+					hours[rd.ResultType] = r.Value
+				}
+			}
+		}
+		if hours[attest.ResultHoursInPerson] != "6" || hours[attest.ResultHoursRemote] != "3.5" {
+			t.Errorf("durations in the credential: %v", hours)
+		}
+		if !strings.HasPrefix(doc.Subject.Start, "2026-10-12") || !strings.HasPrefix(doc.Subject.End, "2026-11-14") {
+			t.Errorf("activity dates %s – %s", doc.Subject.Start, doc.Subject.End)
+		}
+		if len(doc.Subject.Achievement.Align) != 2 || doc.Subject.Achievement.Align[0].TargetCode != "CC14" {
+			t.Errorf("alignment %+v", doc.Subject.Achievement.Align)
+		}
+
+		o, err := f.svc.VerifyFile(context.Background(), "a.pdf", pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Verdict != attest.VerdictValid || o.Report == nil || o.Report.Verdict == badges.Invalid {
+			t.Fatalf("the attestation as issued: %s (%s) %+v", o.Verdict, o.Message, o.Report)
+		}
+		if o.Report.Format != "pdf" {
+			t.Errorf("format %q", o.Report.Format)
+		}
+		if t.Name() == "TestAttestationPDF/sqlite" {
+			node := interop.Node(t)
+			if ok, detail := node.VerifyDI(t, cred); !ok {
+				t.Errorf("Digital Bazaar does not verify the embedded credential: %s", detail)
+			}
+		}
+	})
+}
+
+func TestVerdicts(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		a, pdf := issue(t, f)
+		verdict := func(name string, b []byte) *attest.Outcome {
+			t.Helper()
+			o, err := f.svc.VerifyFile(ctx, name, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+
+		// One changed byte, in the page's drawing (not the credential).
+		i := bytes.Index(pdf, []byte("/Producer"))
+		flipped := bytes.Clone(pdf)
+		flipped[i+12] ^= 0x01
+		o := verdict("flipped.pdf", flipped)
+		if o.Verdict != attest.VerdictModified || o.Authentic == nil || o.Authentic.Learner.Name != "Anaïs Dupont" {
+			t.Errorf("one changed byte: %s %+v", o.Verdict, o.Authentic)
+		}
+
+		// The visible name edited in the page content, as a forger would.
+		edited := editText(t, pdf, "Dupont", "Durand")
+		if !strings.Contains(pdftotext(t, edited), "Anaïs Durand") {
+			t.Fatal("the edit did not change the visible text")
+		}
+		o = verdict("edited.pdf", edited)
+		if o.Verdict != attest.VerdictModified || o.Authentic.Learner.Name != "Anaïs Dupont" || o.Authentic.Training.HoursInPerson != 6 {
+			t.Errorf("edited text: %s %+v", o.Verdict, o.Authentic)
+		}
+		if !o.Modified || !strings.Contains(o.Message, "modifié") {
+			t.Errorf("message %q", o.Message)
+		}
+
+		// The code and the QR link.
+		o, err := f.svc.VerifyCode(ctx, strings.ToLower(attest.FormatCode(a.Code)))
+		if err != nil || o.Verdict != attest.VerdictValid {
+			t.Errorf("by code: %v %+v", err, o)
+		}
+		o, _ = f.svc.VerifyCode(ctx, "ABCD-EFGH-0O")
+		if o.Verdict != attest.VerdictUnknown {
+			t.Errorf("a code with ambiguous characters: %s", o.Verdict)
+		}
+		o, _ = f.svc.VerifyCode(ctx, "ABCD-EFGH-JK")
+		if o.Verdict != attest.VerdictUnknown {
+			t.Errorf("a code never issued: %s", o.Verdict)
+		}
+
+		// A PDF from elsewhere: the attendance report has no credential.
+		other, err := attest.AttendanceReport(session(3), "Académie de Lyon", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := verdict("other.pdf", other); o.Verdict != attest.VerdictUnknown || o.Authentic != nil {
+			t.Errorf("a PDF from elsewhere: %s", o.Verdict)
+		}
+		if o := verdict("junk.pdf", []byte("%PDF-1.4\n/EmbeddedFile garbage")); o.Verdict != attest.VerdictUnknown {
+			t.Errorf("junk: %s", o.Verdict)
+		}
+
+		// Expiry: an attestation valid for a year, checked two years on.
+		tr := request()
+		tr.ValidForDays = 365
+		b, err := f.svc.Issue(ctx, "test", tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bpdf, _ := f.svc.PDF(ctx, b)
+		f.now = time.Now().AddDate(2, 0, 0)
+		if o := verdict("old.pdf", bpdf); o.Verdict != attest.VerdictExpired {
+			t.Errorf("expired: %s (%s)", o.Verdict, o.Message)
+		}
+		f.now = time.Time{}
+
+		// Revoked: the exact file, the modified one and the code.
+		if err := f.iss.Revoke(ctx, "test", a.CredentialID, "délivrée par erreur"); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string][]byte{"a.pdf": pdf, "edited.pdf": edited} {
+			if o := verdict(name, b); o.Verdict != attest.VerdictRevoked {
+				t.Errorf("%s after revocation: %s", name, o.Verdict)
+			}
+		}
+		if o, _ := f.svc.VerifyCode(ctx, a.Code); o.Verdict != attest.VerdictRevoked || o.Authentic.Reason != "délivrée par erreur" {
+			t.Errorf("code after revocation: %+v", o)
+		}
+		// The credential alone (JSON) says the same.
+		cred, _ := attest.ExtractCredential(pdf)
+		if o := verdict("a.json", cred); o.Verdict != attest.VerdictRevoked {
+			t.Errorf("credential after revocation: %s", o.Verdict)
+		}
+	})
+}
+
+// editText replaces old by new (same length) in the page content streams,
+// where fpdf writes text as UTF-16BE, and splices the re-compressed stream
+// back with its new /Length: what editing the visible text in a PDF
+// editor comes to.
+func editText(t *testing.T, pdf []byte, old, new string) []byte {
+	t.Helper()
+	u16 := func(s string) []byte {
+		var b []byte
+		for _, r := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(r>>8), byte(r))
+		}
+		return b
+	}
+	re := regexp.MustCompile(`<</Filter /FlateDecode /Length (\d+)>>\nstream\n`)
+	for _, m := range re.FindAllSubmatchIndex(pdf, -1) {
+		n, _ := strconv.Atoi(string(pdf[m[2]:m[3]]))
+		start := m[1]
+		zr, err := zlib.NewReader(bytes.NewReader(pdf[start : start+n]))
+		if err != nil {
+			continue
+		}
+		content, err := io.ReadAll(zr)
+		if err != nil || !bytes.Contains(content, u16(old)) {
+			continue
+		}
+		content = bytes.ReplaceAll(content, u16(old), u16(new))
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(content)
+		zw.Close()
+		var out bytes.Buffer
+		out.Write(pdf[:m[0]])
+		fmt.Fprintf(&out, "<</Filter /FlateDecode /Length %d>>\nstream\n", z.Len())
+		out.Write(z.Bytes())
+		out.Write(pdf[start+n:])
+		return out.Bytes()
+	}
+	t.Fatalf("no content stream shows %q", old)
+	return nil
+}
+
+func session(n int) attest.Session {
+	s := attest.Session{Training: training(), Reference: "ALGO-C4-2026", Comment: "Session de l'automne."}
+	for i := range n {
+		s.Participants = append(s.Participants, attest.Participant{Email: fmt.Sprintf("stagiaire%d@ac-lyon.fr", i),
+			Name: fmt.Sprintf("Stagiaire N°%d Lefèvre", i), Establishment: "Collège Jean Moulin – Villeurbanne", Present: i%7 != 3})
+	}
+	return s
+}
+
+func TestBatchZip(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		sess := session(350) // 300 present
+		b, err := f.svc.StartBatch(ctx, "test", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Total != 300 || b.State != attest.BatchQueued {
+			t.Fatalf("batch %+v", b)
+		}
+		if n, err := f.svc.RunPendingBatches(ctx); err != nil || n != 1 {
+			t.Fatalf("ran %d batches: %v", n, err)
+		}
+		b, err = f.svc.Batch(ctx, b.ID)
+		if err != nil || b.State != attest.BatchDone || b.Done != 300 || b.Failed != 0 {
+			t.Fatalf("batch after run: %+v %v", b, err)
+		}
+		var buf bytes.Buffer
+		if err := f.svc.WriteZip(ctx, &buf, b); err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(zr.File) != 300 {
+			t.Fatalf("%d files in the ZIP", len(zr.File))
+		}
+		seen := map[string]bool{}
+		for _, zf := range zr.File {
+			rc, _ := zf.Open()
+			pdf, _ := io.ReadAll(rc)
+			rc.Close()
+			o, err := f.svc.VerifyFile(ctx, zf.Name, pdf)
+			if err != nil || o.Verdict != attest.VerdictValid {
+				fc, _ := o.Report.Failed()
+				t.Fatalf("%s: %v %+v %+v", zf.Name, err, o, fc)
+			}
+			if seen[o.Authentic.Learner.Email] {
+				t.Errorf("%s twice", o.Authentic.Learner.Email)
+			}
+			seen[o.Authentic.Learner.Email] = true
+			if !strings.Contains(zf.Name, "Stagiaire-N") {
+				t.Errorf("file name %q", zf.Name)
+			}
+		}
+		// Absent participants got nothing.
+		if seen["stagiaire3@ac-lyon.fr"] || !seen["stagiaire4@ac-lyon.fr"] {
+			t.Error("attestations do not follow attendance")
+		}
+	})
+}
+
+func TestAttendanceReport(t *testing.T) {
+	sess := session(40)
+	pdf, err := attest.AttendanceReport(sess, "Académie de Lyon", time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(pdftotext(t, pdf)), " ")
+	for _, want := range []string{"Rapport de présence", "Intitulé : Enseigner l'algorithmique", "Réf : ALGO-C4-2026",
+		"du 12 octobre 2026 au 14 novembre 2026", "Durée à distance : 3 h 30", "Formateurs : Éloïse Martin, Jérôme Çelik",
+		"Inscrits : 40", "Présents : 34", "Rapport édité le : 20 novembre 2026", "Commentaire : Session de l'automne.",
+		"Nom Prénom Établissement Présence", "Stagiaire N°0 Lefèvre Collège Jean Moulin – Villeurbanne Présent(e)",
+		"Stagiaire N°3 Lefèvre Collège Jean Moulin – Villeurbanne Absent(e)", "Dispositif 26A0100123 / Module 45678 / Session 27913"} {
+		if !strings.Contains(squeeze(text), squeeze(want)) {
+			t.Errorf("the report does not show %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestIssueRefusesBadInput(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	for field, mutate := range map[string]func(r *attest.Request){
+		"learner.email":   func(r *attest.Request) { r.Learner.Email = "pas une adresse" },
+		"title":           func(r *attest.Request) { r.Title = " " },
+		"end":             func(r *attest.Request) { r.End = "2026-01-01" },
+		"start":           func(r *attest.Request) { r.Start = "12/10/2026" },
+		"hoursRemote":     func(r *attest.Request) { r.HoursRemote = -1 },
+		"hoursInPerson":   func(r *attest.Request) { r.HoursInPerson, r.HoursRemote = 0, 0 },
+		"competencies[1]": func(r *attest.Request) { r.Competencies = []string{"CC14", "CC99"} },
+		"issuer":          func(r *attest.Request) { r.Issuer = "nowhere" },
+		"signatory.name":  func(r *attest.Request) { r.Signatory.Name = "" },
+		"signatory.image": func(r *attest.Request) { r.Signatory.Image = []byte("GIF89a") },
+		"organiser":       func(r *attest.Request) { r.Organiser = "a\x00b" },
+	} {
+		r := request()
+		mutate(&r)
+		_, err := f.svc.Issue(ctx, "test", r)
+		in, ok := err.(*attest.InputError)
+		if !ok || in.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+}
+
+// BenchmarkBatch1000: a session of 1,000 participants present, from the
+// queued batch to the last PDF stored: signing, rendering, embedding,
+// storing (SQLite). Reports attestations per second.
+func BenchmarkBatch1000(b *testing.B) {
+	benchBatch(b, 1000)
+}
+
+// BenchmarkBatch100 is the same for 100 attestations: run with -cpu 1
+// for the rate per core.
+func BenchmarkBatch100(b *testing.B) {
+	benchBatch(b, 100)
+}
+
+func benchBatch(b *testing.B, n int) {
+	f := newFixture(b, storetest.SQLite(b))
+	ctx := context.Background()
+	sess := session(n)
+	for i := range sess.Participants {
+		sess.Participants[i].Present = true
+	}
+	var size int64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		bt, err := f.svc.StartBatch(ctx, "bench", sess)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			b.Fatal(err)
+		}
+		as, err := f.db.BatchAttestations(ctx, bt.ID)
+		if err != nil || len(as) != n {
+			b.Fatalf("%d attestations: %v", len(as), err)
+		}
+		size = 0
+		for _, a := range as {
+			size = max(size, a.PDFSize)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "attestations/s")
+	// CPU time of the whole process (every goroutine, GC included) per
+	// attestation: the rate per core, which the shared machine's load
+	// does not distort as it does wall time.
+	b.ReportMetric(cpu.Seconds()*1000/total, "cpu-ms/attestation")
+	b.ReportMetric(total/cpu.Seconds(), "attestations/cpu-s")
+	b.ReportMetric(float64(size), "max-bytes/pdf")
+}

@@ -1,0 +1,15 @@
+//go:build unix
+
+package attest_test
+
+import (
+	"syscall"
+	"time"
+)
+
+// cpuTime is the CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

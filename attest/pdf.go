@@ -1,0 +1,249 @@
+package attest
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/skip2/go-qrcode"
+	"golang.org/x/image/font/gofont/goregular"
+)
+
+// The Go fonts (BSD licence, shipped in golang.org/x/image) cover Latin-1
+// and Latin Extended-A: every French letter, œ and the typographic quotes.
+// fpdf embeds only the glyphs used, so an attestation stays small. The core
+// PDF fonts would need a cp1252 translation and are not embedded.
+const fontFamily = "go"
+
+// AttachmentName is the file name of the credential inside the PDF.
+const AttachmentName = "attestation-openbadge.json"
+
+// rendering is one attestation to draw.
+type rendering struct {
+	Fields     Fields
+	Code       string
+	VerifyURL  string
+	Credential []byte // the signed credential, attached as a file
+}
+
+func newDoc() *fpdf.Fpdf {
+	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
+	f.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
+	f.SetLang("fr-FR")
+	f.SetCreator("Insigne", true)
+	f.SetProducer("Insigne (go-pdf/fpdf)", true)
+	f.SetMargins(20, 18, 20)
+	f.SetAutoPageBreak(true, 18)
+	f.SetDisplayMode("fullwidth", "single")
+	return f
+}
+
+// frenchDate writes a date as 12 octobre 2026.
+func frenchDate(t time.Time) string {
+	months := [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+		"septembre", "octobre", "novembre", "décembre"}
+	d := fmt.Sprint(t.Day())
+	if t.Day() == 1 {
+		d = "1er"
+	}
+	return fmt.Sprintf("%s %s %d", d, months[t.Month()-1], t.Year())
+}
+
+func dateOf(s string) string {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return s
+	}
+	return frenchDate(t)
+}
+
+// Hours writes a duration in hours the French way: 6 h, 1 h 30, 0 h 45.
+func Hours(h float64) string {
+	whole := math.Floor(h)
+	min := int(math.Round((h - whole) * 60))
+	if min == 0 {
+		return fmt.Sprintf("%d h", int(whole))
+	}
+	return fmt.Sprintf("%d h %02d", int(whole), min)
+}
+
+// render draws the attestation and returns the PDF.
+func render(r rendering) ([]byte, error) {
+	fl := r.Fields
+	t := fl.Training
+	f := newDoc()
+	title := "Attestation de formation – " + fl.Learner.Name + " – " + t.Title
+	f.SetTitle(title, true)
+	f.SetSubject("Attestation de formation", true)
+	f.SetAuthor(fl.IssuerName, true)
+	f.SetKeywords("attestation formation Open Badges "+r.Code, true)
+	f.SetCreationDate(fl.IssuedAt)
+	f.SetModificationDate(fl.IssuedAt)
+	f.SetAttachments([]fpdf.Attachment{{Content: r.Credential, Filename: AttachmentName,
+		Description: "Attestation signée (Open Badges 3.0, Verifiable Credential)"}})
+	f.AddPage()
+	w := 170.0
+
+	setFont(f, true, 11)
+	f.MultiCell(w, 5.5, fl.IssuerName, "", "L", false)
+	setFont(f, false, 10)
+	f.MultiCell(w, 5, t.Organiser, "", "L", false)
+	f.Ln(8)
+	setFont(f, true, 18)
+	f.MultiCell(w, 9, "Attestation de formation", "", "C", false)
+	f.Ln(6)
+
+	setFont(f, false, 11)
+	f.MultiCell(w, 6, fmt.Sprintf("Je soussigné(e), %s, %s, atteste que", t.Signatory.Name, t.Signatory.Role), "", "L", false)
+	f.Ln(2)
+	setFont(f, true, 14)
+	f.MultiCell(w, 8, fl.Learner.Name, "", "C", false)
+	f.Ln(2)
+	setFont(f, false, 11)
+	f.MultiCell(w, 6, "a suivi la formation suivante.", "", "L", false)
+	f.Ln(3)
+
+	row := func(label, value string) {
+		if value == "" {
+			return
+		}
+		setFont(f, true, 10.5)
+		f.CellFormat(52, 6, label, "", 0, "L", false, 0, "")
+		setFont(f, false, 10.5)
+		f.MultiCell(w-52, 6, value, "", "L", false)
+	}
+	row("Intitulé :", t.Title)
+	row("Parcours (matricule) :", t.Parcours)
+	row("Dispositif GAIA :", t.GaiaDispositif)
+	row("Module GAIA :", t.GaiaModule)
+	row("Session GAIA :", t.GaiaSession)
+	if t.Start == t.End {
+		row("Date :", "le "+dateOf(t.Start))
+	} else {
+		row("Dates :", "du "+dateOf(t.Start)+" au "+dateOf(t.End))
+	}
+	row("Durée en présence :", Hours(t.HoursInPerson))
+	row("Durée à distance :", Hours(t.HoursRemote))
+	row("Durée totale :", Hours(t.HoursInPerson+t.HoursRemote))
+	row("Modalité :", fl.Modality)
+	row("Organisateur :", t.Organiser)
+	row("Formateurs :", strings.Join(t.Trainers, ", "))
+
+	if len(fl.Competencies) > 0 {
+		f.Ln(3)
+		setFont(f, true, 10.5)
+		f.MultiCell(w, 6, "Compétences travaillées :", "", "L", false)
+		setFont(f, false, 9.5)
+		for _, c := range fl.Competencies {
+			f.MultiCell(w, 5, "• "+c.Code+" – "+c.Statement, "", "L", false)
+		}
+	}
+
+	f.Ln(5)
+	setFont(f, false, 10.5)
+	place := t.Place
+	issued := "Fait le " + frenchDate(fl.IssuedAt)
+	if place != "" {
+		issued = "Fait à " + place + ", le " + frenchDate(fl.IssuedAt)
+	}
+	f.MultiCell(w, 6, issued, "", "L", false)
+	f.Ln(2)
+	f.SetX(110)
+	setFont(f, true, 10.5)
+	f.MultiCell(80, 5.5, t.Signatory.Name, "", "L", false)
+	f.SetX(110)
+	setFont(f, false, 10)
+	f.MultiCell(80, 5, t.Signatory.Role, "", "L", false)
+	if kind := imageType(t.Signatory.Image); kind != "" {
+		opt := fpdf.ImageOptions{ImageType: kind}
+		f.RegisterImageOptionsReader("signature", opt, bytes.NewReader(t.Signatory.Image))
+		if f.Ok() {
+			f.ImageOptions("signature", 110, f.GetY()+1, 0, 18, true, opt, 0, "")
+		} else {
+			f.ClearError()
+		}
+	}
+
+	// The proof block sits at the foot of the page, or on the next page
+	// when the competencies filled this one.
+	const boxH = 44
+	if f.GetY() > 297-18-boxH-4 {
+		f.AddPage()
+	}
+	y := 297.0 - 18 - boxH
+	f.SetDrawColor(120, 120, 120)
+	f.SetLineWidth(0.3)
+	f.Rect(20, y, w, boxH, "D")
+	if err := drawQR(f, r.VerifyURL, 23, y+3, 38); err != nil {
+		return nil, err
+	}
+	f.SetXY(66, y+4)
+	setFont(f, true, 10.5)
+	f.MultiCell(120, 5.5, "Vérifier cette attestation", "", "L", false)
+	f.SetX(66)
+	setFont(f, false, 9.5)
+	f.MultiCell(120, 5, "Scannez le QR code ou ouvrez "+r.VerifyURL, "", "L", false)
+	f.SetX(66)
+	f.MultiCell(120, 5, "Code de vérification :", "", "L", false)
+	f.SetX(66)
+	setFont(f, true, 13)
+	f.MultiCell(120, 7, FormatCode(r.Code), "", "L", false)
+	f.SetX(66)
+	setFont(f, false, 8.5)
+	f.MultiCell(120, 4.2, "Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+AttachmentName+" ».", "", "L", false)
+
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("attestation PDF: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(48 << 10)
+	if err := f.Output(&buf); err != nil {
+		return nil, fmt.Errorf("attestation PDF: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// drawQR draws a QR code as filled rectangles: vector, crisp at any zoom,
+// and much smaller and faster than an embedded image.
+func drawQR(f *fpdf.Fpdf, content string, x, y, size float64) error {
+	q, err := qrcode.New(content, qrcode.Medium)
+	if err != nil {
+		return fmt.Errorf("QR code: %w", err)
+	}
+	q.DisableBorder = true
+	bm := q.Bitmap()
+	n := float64(len(bm))
+	m := size / n
+	f.SetFillColor(0, 0, 0)
+	for i, rowBits := range bm {
+		for j := 0; j < len(rowBits); {
+			if !rowBits[j] {
+				j++
+				continue
+			}
+			k := j
+			for k < len(rowBits) && rowBits[k] {
+				k++
+			}
+			f.Rect(x+float64(j)*m, y+float64(i)*m, float64(k-j)*m, m, "F")
+			j = k
+		}
+	}
+	return nil
+}
+
+// setFont selects the one embedded face; bold is drawn by stroking the
+// glyph outlines too (text rendering mode 2), which costs nothing where a
+// second embedded face would double the font work of every document.
+func setFont(f *fpdf.Fpdf, bold bool, size float64) {
+	f.SetFont(fontFamily, "", size)
+	if bold {
+		f.SetLineWidth(size * 0.0035)
+		f.SetTextRenderingMode(2)
+		return
+	}
+	f.SetTextRenderingMode(0)
+}

@@ -1,0 +1,293 @@
+package attest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/competency"
+	"github.com/insigne/insigne/issuing"
+)
+
+// Config is what a Service is built from.
+type Config struct {
+	Store   Store
+	Issuing *issuing.Service
+	// Verifier checks credentials (with the Extractor, for PDFs); it
+	// resolves this service's own status lists.
+	Verifier   *badges.Verifier
+	Frameworks []competency.Framework
+	BaseURL    string
+	Now        func() time.Time
+	Log        *slog.Logger
+	// Lease is how long a batch stays with a worker that gives no news.
+	Lease time.Duration
+}
+
+// Service issues and verifies attestations. Like issuing, it keeps no
+// state in memory that another node would need.
+type Service struct {
+	store      Store
+	iss        *issuing.Service
+	verifier   *badges.Verifier
+	frameworks []competency.Framework
+	base       string
+	now        func() time.Time
+	log        *slog.Logger
+	lease      time.Duration
+	wake       chan struct{}
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	s := &Service{store: c.Store, iss: c.Issuing, verifier: c.Verifier, frameworks: c.Frameworks,
+		base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, lease: c.Lease, wake: make(chan struct{}, 1)}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.lease <= 0 {
+		s.lease = 15 * time.Second
+	}
+	return s
+}
+
+// VerifyURL is where the QR code and the printed link lead.
+func (s *Service) VerifyURL(code string) string { return s.base + "/v/" + code }
+
+// PDFURL is where an attestation's PDF is downloaded.
+func (s *Service) PDFURL(id string) string { return s.base + "/api/v1/attestations/" + id + "/pdf" }
+
+// BatchURL is where a batch's progress is read.
+func (s *Service) BatchURL(id string) string { return s.base + "/api/v1/attestations/batches/" + id }
+
+// competencies resolves item codes against the official frameworks.
+func (s *Service) competencies(codes []string) ([]Competency, []badges.Alignment, error) {
+	var out []Competency
+	var al []badges.Alignment
+	seen := map[string]bool{}
+	for i, code := range codes {
+		code = strings.TrimSpace(code)
+		if seen[code] {
+			continue
+		}
+		seen[code] = true
+		found := false
+		for _, f := range s.frameworks {
+			if it, ok := f.Item(code); ok {
+				a := competency.Alignment(f, it, s.base)
+				al = append(al, a)
+				out = append(out, Competency{Code: code, Statement: it.FullStatement, Framework: f.Title, URL: a.TargetURL})
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, nil, inputErr(fmt.Sprintf("competencies[%d]", i), "%q is not an item of the official frameworks (CC1–CC14, P1–P5, D1–D4, CPE1–CPE8, F1–F4 and their items)", code)
+		}
+	}
+	return out, al, nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Result types of the durations: machine-readable, in hours, under
+// OB 3.0's "ext:" extension of ResultType.
+const (
+	ResultHoursInPerson = "ext:HoursInPerson"
+	ResultHoursRemote   = "ext:HoursRemote"
+)
+
+// training is a training checked and resolved, ready to issue.
+type training struct {
+	t      Training
+	comps  []Competency
+	issuer *issuing.Issuer
+	achID  string
+	// result description ids of the two durations
+	rdIn, rdRemote string
+}
+
+func hoursValue(h float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", h), "0"), ".")
+}
+
+// prepareTraining checks a training and creates its achievement: the
+// training is what every credential of the session attests.
+func (s *Service) prepareTraining(ctx context.Context, actor string, t Training) (*training, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	iss, err := s.iss.Issuer(ctx, t.Issuer)
+	if errors.Is(err, issuing.ErrNotFound) {
+		return nil, inputErr("issuer", "no issuer %q", t.Issuer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	comps, al, err := s.competencies(t.Competencies)
+	if err != nil {
+		return nil, err
+	}
+	tr := &training{t: t, comps: comps, issuer: iss, rdIn: "urn:uuid:" + newUUID(), rdRemote: "urn:uuid:" + newUUID()}
+	mod := Modality(t.HoursInPerson, t.HoursRemote)
+	period := "du " + dateOf(t.Start) + " au " + dateOf(t.End)
+	if t.Start == t.End {
+		period = "le " + dateOf(t.Start)
+	}
+	desc := fmt.Sprintf("Attestation de formation : %s. Organisée par %s %s ; durée en présence %s, à distance %s (%s).",
+		t.Title, t.Organiser, period, Hours(t.HoursInPerson), Hours(t.HoursRemote), mod)
+	if len(t.Trainers) > 0 {
+		desc += " Formateurs : " + strings.Join(t.Trainers, ", ") + "."
+	}
+	var spec issuing.AchievementSpec
+	spec.Name = t.Title
+	spec.Description = desc
+	spec.AchievementType = "CertificateOfCompletion"
+	spec.InLanguage = "fr"
+	spec.ValidForDays = t.ValidForDays
+	spec.Criteria = &badges.Criteria{Narrative: fmt.Sprintf("Avoir suivi la formation « %s » (%s), attesté par %s, %s.",
+		t.Title, mod, t.Signatory.Name, t.Signatory.Role)}
+	spec.Alignment = al
+	spec.Tag = []string{"attestation de formation", mod}
+	for _, id := range []struct{ v, kind string }{{t.Parcours, "ext:MagistereParcours"}, {t.GaiaDispositif, "ext:GaiaDispositif"},
+		{t.GaiaModule, "ext:GaiaModule"}, {t.GaiaSession, "ext:GaiaSession"}} {
+		if strings.TrimSpace(id.v) != "" {
+			spec.OtherIdentifier = append(spec.OtherIdentifier, badges.IdentifierEntry{Type: "IdentifierEntry", Identifier: id.v, IdentifierType: id.kind})
+		}
+	}
+	spec.ResultDescription = []badges.ResultDescription{
+		{ID: tr.rdIn, Type: []string{"ResultDescription"}, Name: "Durée en présence (heures)", ResultType: ResultHoursInPerson, ValueMin: "0"},
+		{ID: tr.rdRemote, Type: []string{"ResultDescription"}, Name: "Durée à distance (heures)", ResultType: ResultHoursRemote, ValueMin: "0"},
+	}
+	a, err := s.iss.CreateAchievement(ctx, actor, t.Issuer, spec)
+	if err != nil {
+		return nil, fmt.Errorf("attestation: %w", err)
+	}
+	tr.achID = a.ID
+	return tr, nil
+}
+
+func (tr *training) award(learners []Learner) issuing.AwardRequest {
+	start, _ := time.Parse("2006-01-02", tr.t.Start)
+	end, _ := time.Parse("2006-01-02", tr.t.End)
+	req := issuing.AwardRequest{Achievement: tr.achID, ActivityStartDate: &start, ActivityEndDate: &end,
+		Results: []badges.Result{
+			{Type: []string{"Result"}, ResultDescription: tr.rdIn, Value: hoursValue(tr.t.HoursInPerson)},
+			{Type: []string{"Result"}, ResultDescription: tr.rdRemote, Value: hoursValue(tr.t.HoursRemote)},
+		}}
+	for _, l := range learners {
+		req.Recipients = append(req.Recipients, issuing.RecipientInput{Email: strings.TrimSpace(l.Email), Name: strings.TrimSpace(l.Name)})
+	}
+	return req
+}
+
+// issueAll signs one credential per learner and renders their PDFs, in
+// parallel; nothing is stored but the credentials and the PDF files.
+func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner) ([]Attestation, error) {
+	p, err := s.iss.Prepare(ctx, tr.award(learners))
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.iss.Award(ctx, actor, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attestation, len(creds))
+	errs := make([]error, len(creds))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(creds)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = s.renderOne(ctx, actor, tr, learners[i], creds[i])
+			}
+		})
+	}
+	for i := range creds {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) renderOne(ctx context.Context, actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
+	a := Attestation{ID: newUUID(), Code: newCode(), Issuer: tr.issuer.Slug, CredentialID: c.ID,
+		LearnerEmail: badges.NormalizeEmail(l.Email), LearnerName: strings.TrimSpace(l.Name), CreatedBy: actor, CreatedAt: s.now()}
+	t := tr.t
+	t.Signatory.Image = nil // printed, not repeated in the record
+	a.Fields = Fields{Learner: Learner{Email: a.LearnerEmail, Name: a.LearnerName}, Training: t, Competencies: tr.comps,
+		Modality: Modality(t.HoursInPerson, t.HoursRemote), IssuedAt: c.CreatedAt.UTC().Truncate(time.Second), IssuerName: tr.issuer.Name}
+	pf := a.Fields
+	pf.Training.Signatory.Image = tr.t.Signatory.Image
+	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed})
+	if err != nil {
+		return a, err
+	}
+	sum := sha256.Sum256(pdf)
+	a.PDF, a.PDFSHA256, a.PDFSize = pdf, hex.EncodeToString(sum[:]), int64(len(pdf))
+	return a, nil
+}
+
+// Issue makes one attestation: its training becomes an achievement, the
+// credential is signed by the issuer, the PDF is rendered and stored, and
+// its SHA-256 recorded.
+func (s *Service) Issue(ctx context.Context, actor string, req Request) (*Attestation, error) {
+	if err := checkLearner("learner", req.Learner); err != nil {
+		return nil, err
+	}
+	if err := req.Training.check(); err != nil {
+		return nil, err
+	}
+	tr, err := s.prepareTraining(ctx, actor, req.Training)
+	if err != nil {
+		return nil, err
+	}
+	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateAttestations(ctx, as, nil); err != nil {
+		return nil, fmt.Errorf("attestation: %w", err)
+	}
+	s.log.InfoContext(ctx, "attestation", "issuer", tr.issuer.Slug, "id", as[0].ID, "credential", as[0].CredentialID, "actor", actor)
+	return &as[0], nil
+}
+
+// Attestation returns a stored attestation.
+func (s *Service) Attestation(ctx context.Context, id string) (*Attestation, error) {
+	if !issuing.IsUUID(id) {
+		return nil, fmt.Errorf("attestation %q: %w", id, ErrNotFound)
+	}
+	return s.store.Attestation(ctx, id)
+}
+
+// PDF returns the delivered PDF of an attestation.
+func (s *Service) PDF(ctx context.Context, a *Attestation) ([]byte, error) {
+	if a.PDF != nil {
+		return a.PDF, nil
+	}
+	return s.store.AttestationPDF(ctx, a.ID)
+}
