@@ -67,6 +67,9 @@ type Config struct {
 	// OAuthInfo in the service description document.
 	OAuth     *oauth.Service
 	OAuthInfo OAuthInfo
+	// RateLimits limit each client address on the public and sign-in
+	// routes (api/ratelimit.go); the zero value limits nothing.
+	RateLimits RateLimits
 }
 
 // Server holds what the handlers need.
@@ -87,6 +90,7 @@ type Server struct {
 	cases    *caseIndex
 	casesKey string
 	ob       *obOAuth
+	limits   *rateLimiter
 }
 
 // New returns the HTTP handler of the service.
@@ -100,6 +104,7 @@ func New(c Config) http.Handler {
 	s := &Server{verifier: c.Verifier, iss: c.Issuing, auth: c.Auth, idem: c.Idempotency, oidc: c.OIDC,
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency}
 	s.metrics = newMetrics(c.Registry)
+	s.limits = newRateLimiter(c.RateLimits)
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
 		if err != nil {
@@ -111,7 +116,7 @@ func New(c Config) http.Handler {
 		}
 	}
 	r := mux.NewRouter()
-	r.Use(s.observe, s.recoverPanics, securityHeaders)
+	r.Use(s.observe, s.recoverPanics, s.securityHeaders, s.rateLimit)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
@@ -131,12 +136,12 @@ func New(c Config) http.Handler {
 	if c.OAuth != nil && s.auth != nil {
 		s.oauthRoutes(r, c)
 	}
-	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFoundHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
-	}))
-	r.MethodNotAllowedHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	r.MethodNotAllowedHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path, "")
-	}))
+	})))
 	return r
 }
 
@@ -157,14 +162,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// securityHeaders are set on every answer; pages tighten them further.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders are set on every answer. The default policy allows
+// nothing (JSON needs nothing); pages replace it with what they need.
+// HSTS is sent under TLS, whether this process terminates it or a proxy
+// in front does (SecureCookies: the public base is https).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")
-		if r.TLS != nil {
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		if r.TLS != nil || s.secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)

@@ -102,7 +102,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 
 	var oidc *auth.Provider
 	if iss := e.getenv("INSIGNE_OIDC_ISSUER"); iss != "" {
-		oidc, err = auth.NewProvider(ctx, iss, e.getenv("INSIGNE_OIDC_CLIENT_ID"), e.getenv("INSIGNE_OIDC_CLIENT_SECRET"), base+"/auth/oidc/callback", nil)
+		oidc, err = auth.NewProvider(ctx, iss, e.getenv("INSIGNE_OIDC_CLIENT_ID"), e.getenv("INSIGNE_OIDC_CLIENT_SECRET"), base+"/auth/oidc/callback",
+			// The provider is the operator's configuration, often on the
+			// internal network: private addresses are allowed, the
+			// timeouts and redirect limit are not lifted.
+			fetch.New(fetch.Options{AllowPrivate: true}).HTTP())
 		if err != nil {
 			return fmt.Errorf("OpenID Connect: %w", err)
 		}
@@ -121,8 +125,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	limits, err := rateLimits(e)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo,
+		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, RateLimits: limits,
 		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
