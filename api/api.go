@@ -93,6 +93,9 @@ type Config struct {
 	// Attest, when set, serves training attestations and the
 	// verification pages for HR (/verify, /v/{code}).
 	Attest *attest.Service
+	// RateLimits limit each client address on the public and sign-in
+	// routes (api/ratelimit.go); the zero value limits nothing.
+	RateLimits RateLimits
 }
 
 // Server holds what the handlers need.
@@ -124,6 +127,7 @@ type Server struct {
 	moodlePublic  moodle.Getter
 	moodleTrusted moodle.Getter
 	att           *attest.Service
+	limits        *rateLimiter
 }
 
 // New returns the HTTP handler of the service.
@@ -145,6 +149,7 @@ func New(c Config) http.Handler {
 		s.moodlePublic = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20})
 		s.moodleTrusted = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20, AllowPrivate: true})
 	}
+	s.limits = newRateLimiter(c.RateLimits)
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
 		if err != nil {
@@ -156,7 +161,7 @@ func New(c Config) http.Handler {
 		}
 	}
 	r := mux.NewRouter()
-	r.Use(s.observe, s.recoverPanics, securityHeaders)
+	r.Use(s.observe, s.recoverPanics, s.securityHeaders, s.rateLimit)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
@@ -188,12 +193,12 @@ func New(c Config) http.Handler {
 	if s.att != nil && s.iss != nil && s.auth != nil {
 		s.attestRoutes(r)
 	}
-	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFoundHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
-	}))
-	r.MethodNotAllowedHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	r.MethodNotAllowedHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path, "")
-	}))
+	})))
 	return r
 }
 
@@ -214,14 +219,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// securityHeaders are set on every answer; pages tighten them further.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders are set on every answer. The default policy allows
+// nothing (JSON needs nothing); pages replace it with what they need.
+// HSTS is sent under TLS, whether this process terminates it or a proxy
+// in front does (SecureCookies: the public base is https).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")
-		if r.TLS != nil {
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		if r.TLS != nil || s.secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)

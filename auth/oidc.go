@@ -106,8 +106,9 @@ type discovery struct {
 // NewProvider reads the provider's metadata at
 // issuerURL/.well-known/openid-configuration and its signing keys. The
 // metadata's issuer must equal issuerURL exactly (Discovery §4.3), so that
-// one provider cannot pass itself off as another. httpClient may be nil,
-// in which case a client with a 10-second timeout is used.
+// one provider cannot pass itself off as another. httpClient is the
+// outbound client (fetch.Client.HTTP: timeouts, redirect limit, address
+// checks); it is required, so that no request leaves unguarded.
 func NewProvider(ctx context.Context, issuerURL, clientID, clientSecret, redirectURL string, httpClient *http.Client) (*Provider, error) {
 	iss, err := parseEndpoint("issuer URL", issuerURL, "")
 	if err != nil {
@@ -120,7 +121,7 @@ func NewProvider(ctx context.Context, issuerURL, clientID, clientSecret, redirec
 		return nil, err
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 10 * time.Second}
+		return nil, errors.New("auth: oidc: no HTTP client")
 	}
 	p := &Provider{
 		issuer:       issuerURL,

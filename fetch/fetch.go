@@ -29,7 +29,10 @@ type Options struct {
 	// AllowPrivate lets requests reach non-public addresses: for tests, and
 	// for deployments whose issuers live on an internal network.
 	AllowPrivate bool
-	UserAgent    string
+	// Allow lists the non-public networks that may be reached while the
+	// rest stay refused (an issuer on an internal network, a test server).
+	Allow     []netip.Prefix
+	UserAgent string
 }
 
 // Client fetches documents. It is safe for concurrent use.
@@ -61,7 +64,9 @@ func New(opts Options) *Client {
 	}
 	dialer := &net.Dialer{Timeout: opts.Timeout}
 	if !opts.AllowPrivate {
-		dialer.Control = refusePrivate
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			return refusePrivate(address, opts.Allow)
+		}
 	}
 	transport := &http.Transport{
 		DialContext:           dialer.DialContext,
@@ -87,6 +92,11 @@ func New(opts Options) *Client {
 	}
 	return c
 }
+
+// HTTP returns the guarded client itself, for protocols that need more
+// than a GET (an OpenID Connect token request): the address checks,
+// timeout and redirect limit apply; the caller caps what it reads.
+func (c *Client) HTTP() *http.Client { return c.http }
 
 // Response is a fetched document.
 type Response struct {
@@ -142,7 +152,7 @@ func (c *Client) Get(ctx context.Context, u, accept string) (*Response, error) {
 
 // refusePrivate is a net.Dialer Control function: it sees the resolved
 // address that is about to be dialled.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
+func refusePrivate(address string, allow []netip.Prefix) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: %q", ErrForbiddenAddress, address)
@@ -151,10 +161,15 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: %q", ErrForbiddenAddress, address)
 	}
-	if !Public(ip) {
-		return fmt.Errorf("%w: %s is not a public address", ErrForbiddenAddress, ip)
+	if Public(ip) {
+		return nil
 	}
-	return nil
+	for _, p := range allow {
+		if p.Contains(ip.Unmap()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is not a public address", ErrForbiddenAddress, ip)
 }
 
 // Public reports whether ip is a globally routable unicast address.

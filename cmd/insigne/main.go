@@ -27,6 +27,8 @@ Commands:
   framework import FILE      store a framework (CASE 1.0 JSON or Moodle competency CSV)
   framework export ID        write a stored framework (--format case|moodle-csv)
   framework list             list the stored frameworks
+  backup --out FILE          archive the data directory (database snapshot, key file, evidence) while serving
+  restore FILE               restore an archive into an empty data directory (--force to replace)
 
 Run 'insigne <command> -h' for a command's flags.
 `
@@ -80,6 +82,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdUnbake(args[1:], e)
 	case "framework":
 		err = cmdFramework(ctx, args[1:], e)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], e)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], e)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK

@@ -105,7 +105,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 
 	var oidc *auth.Provider
 	if iss := e.getenv("INSIGNE_OIDC_ISSUER"); iss != "" {
-		oidc, err = auth.NewProvider(ctx, iss, e.getenv("INSIGNE_OIDC_CLIENT_ID"), e.getenv("INSIGNE_OIDC_CLIENT_SECRET"), base+"/auth/oidc/callback", nil)
+		oidc, err = auth.NewProvider(ctx, iss, e.getenv("INSIGNE_OIDC_CLIENT_ID"), e.getenv("INSIGNE_OIDC_CLIENT_SECRET"), base+"/auth/oidc/callback",
+			// The provider is the operator's configuration, often on the
+			// internal network: private addresses are allowed, the
+			// timeouts and redirect limit are not lifted.
+			fetch.New(fetch.Options{AllowPrivate: true}).HTTP())
 		if err != nil {
 			return fmt.Errorf("OpenID Connect: %w", err)
 		}
@@ -136,8 +140,12 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	completions := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
 	att := attest.New(attest.Config{Store: db, Issuing: svc,
 		Verifier: v, Frameworks: frameworks, BaseURL: base, Log: log, Lease: lease})
+	limits, err := rateLimits(e)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
-		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc,
+		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc, RateLimits: limits,
 		Completions: completions, Recorder: completions, Attest: att,
 		// xAPI statements and LMS clients; Moodle sites a pull may reach
 		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
