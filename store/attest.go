@@ -196,29 +196,16 @@ func (s *DB) Batch(ctx context.Context, id string) (*attest.Batch, error) {
 	return b, nil
 }
 
-// ClaimBatch implements attest.Store: the conditional UPDATE is the claim,
-// as for issuing's jobs.
+// ClaimBatch implements attest.Store, as ClaimJob does for issuing.
 func (s *DB) ClaimBatch(ctx context.Context, now, until time.Time) (*attest.Batch, error) {
-	for range 5 {
-		var id string
-		var lease int64
-		err := s.db.QueryRowContext(ctx, s.q("SELECT id, lease_until FROM attest_batches WHERE (state = 'queued') OR (state = 'running' AND lease_until < ?) ORDER BY created_at LIMIT 1"), micros(now)).Scan(&id, &lease)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("batch to claim: %w", attest.ErrNotFound)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: claim batch: %w", err)
-		}
-		res, err := s.db.ExecContext(ctx, s.q("UPDATE attest_batches SET state = 'running', lease_until = ?, updated_at = ? WHERE id = ? AND lease_until = ? AND state IN ('queued', 'running')"),
-			micros(until), micros(now), id, lease)
-		if err != nil {
-			return nil, fmt.Errorf("store: claim batch: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return s.Batch(ctx, id)
-		}
+	id, err := s.claimLeased(ctx, "attest_batches", now, until)
+	if errors.Is(err, errNothingToClaim) {
+		return nil, fmt.Errorf("batch to claim: %w", attest.ErrNotFound)
 	}
-	return nil, fmt.Errorf("batch to claim: %w", attest.ErrNotFound)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim batch: %w", err)
+	}
+	return s.Batch(ctx, id)
 }
 
 // ExtendBatchLease implements attest.Store.

@@ -502,14 +502,21 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
 	} else {
+		// On PostgreSQL two workers would otherwise pick the same rows, and
+		// the one that waits finds them taken and claims nothing: skip the
+		// rows another claim holds. SQLite runs one writer at a time.
+		skip := ""
+		if s.dialect == Postgres {
+			skip = " FOR UPDATE SKIP LOCKED"
+		}
 		_, err := s.db.ExecContext(ctx, s.q(`UPDATE completion_awards SET claim = ?, lease_until = ?
-			WHERE credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?)
+			WHERE credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?`+skip+`)
 			AND state = 'pending' AND lease_until < ?`), claim, micros(until), micros(now), limit, micros(now))
 		if err != nil {
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
 	}
-	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? ORDER BY achievement_id, created_at", claim)
+	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? ORDER BY achievement_id, created_at, credential_id", claim)
 }
 
 func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ...any) error {

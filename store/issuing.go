@@ -576,29 +576,46 @@ func (s *DB) Job(ctx context.Context, id string) (*issuing.Job, error) {
 	return j, nil
 }
 
-// ClaimJob implements issuing.Store. The conditional UPDATE is the claim:
-// of two nodes racing for one job, only one sees a row changed.
+// ClaimJob implements issuing.Store.
 func (s *DB) ClaimJob(ctx context.Context, now, until time.Time) (*issuing.Job, error) {
+	id, err := s.claimLeased(ctx, "jobs", now, until)
+	if errors.Is(err, errNothingToClaim) {
+		return nil, fmt.Errorf("job to claim: %w", issuing.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: claim job: %w", err)
+	}
+	return s.Job(ctx, id)
+}
+
+// errNothingToClaim says no leased work is waiting.
+var errNothingToClaim = errors.New("nothing to claim")
+
+// claimLeased takes the oldest queued row of a leased work table (jobs,
+// attestation batches), or a running one whose lease ran out, and leases
+// it until `until`. The conditional UPDATE is the claim: of two nodes
+// racing for one row, only one sees it changed.
+func (s *DB) claimLeased(ctx context.Context, table string, now, until time.Time) (string, error) {
 	for range 5 {
 		var id string
 		var lease int64
-		err := s.db.QueryRowContext(ctx, s.q("SELECT id, lease_until FROM jobs WHERE (state = 'queued') OR (state = 'running' AND lease_until < ?) ORDER BY created_at LIMIT 1"), micros(now)).Scan(&id, &lease)
+		err := s.db.QueryRowContext(ctx, s.q("SELECT id, lease_until FROM "+table+" WHERE (state = 'queued') OR (state = 'running' AND lease_until < ?) ORDER BY created_at LIMIT 1"), micros(now)).Scan(&id, &lease)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("job to claim: %w", issuing.ErrNotFound)
+			return "", errNothingToClaim
 		}
 		if err != nil {
-			return nil, fmt.Errorf("store: claim job: %w", err)
+			return "", err
 		}
-		res, err := s.db.ExecContext(ctx, s.q("UPDATE jobs SET state = 'running', lease_until = ?, updated_at = ? WHERE id = ? AND lease_until = ? AND state IN ('queued', 'running')"),
+		res, err := s.db.ExecContext(ctx, s.q("UPDATE "+table+" SET state = 'running', lease_until = ?, updated_at = ? WHERE id = ? AND lease_until = ? AND state IN ('queued', 'running')"),
 			micros(until), micros(now), id, lease)
 		if err != nil {
-			return nil, fmt.Errorf("store: claim job: %w", err)
+			return "", err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return s.Job(ctx, id)
+			return id, nil
 		}
 	}
-	return nil, fmt.Errorf("job to claim: %w", issuing.ErrNotFound)
+	return "", errNothingToClaim
 }
 
 // ExtendLease keeps a claimed job while its worker is alive.
