@@ -105,7 +105,8 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 	switch {
 	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
 		format = competency.FormatCASE
-	case ct == "text/csv" || ct == "application/csv":
+	// Browsers on Windows label .csv files application/vnd.ms-excel.
+	case ct == "text/csv" || ct == "application/csv" || ct == "application/vnd.ms-excel":
 		format = competency.FormatMoodleCSV
 	default:
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send a CASE CFPackage (application/json) or a Moodle competency CSV (text/csv)", "")
