@@ -226,7 +226,8 @@ type competencyAwardRequest struct {
 	Narrative         string                  `json:"narrative,omitempty"`
 	Evidence          []issuing.EvidenceInput `json:"evidence,omitempty"`
 	// SecondAssessor queues the award until another trainer or admin of
-	// the issuer approves it.
+	// the issuer approves it; an achievement may require it
+	// (requireSecondAssessor).
 	SecondAssessor bool `json:"secondAssessor,omitempty"`
 }
 
@@ -291,7 +292,7 @@ func (s *Server) competencyAward(w http.ResponseWriter, r *http.Request, p *auth
 		s.fail(w, r, err)
 		return
 	}
-	if in.SecondAssessor {
+	if in.SecondAssessor || prep.NeedsApproval {
 		pa, err := s.iss.Propose(r.Context(), actor(p), assessor(p), prep)
 		if err != nil {
 			s.fail(w, r, err)
