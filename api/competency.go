@@ -471,11 +471,6 @@ func (s *Server) learnerCompetencies(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, http.StatusForbidden, "forbidden", "a competency profile is read by the learner, or by the trainers of the issuers that awarded them", "")
 		return
 	}
-	prof, err := s.comp.Profile(r.Context(), email, include)
-	if err != nil {
-		s.failCompetency(w, r, err)
-		return
-	}
 	if include != nil {
 		awarded, err := s.awardedBy(r.Context(), email, include)
 		if err != nil {
@@ -486,6 +481,11 @@ func (s *Server) learnerCompetencies(w http.ResponseWriter, r *http.Request, p *
 			writeError(w, http.StatusNotFound, "not_found", "none of your issuers awarded "+email+" a credential", "")
 			return
 		}
+	}
+	prof, err := s.comp.Profile(r.Context(), email, include)
+	if err != nil {
+		s.failCompetency(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, prof)
 }
