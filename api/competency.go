@@ -286,6 +286,20 @@ func (s *Server) competencyAward(w http.ResponseWriter, r *http.Request, p *auth
 		s.failCompetency(w, r, err)
 		return
 	}
+	// An uploaded evidence file must exist: a typo in its address would
+	// be signed into the credential for good.
+	for i, e := range in.Evidence {
+		sha, ok := strings.CutPrefix(e.URL, s.iss.EvidenceURL(""))
+		if !ok {
+			continue
+		}
+		_, rc, err := s.iss.Evidence(r.Context(), sha)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid", "no uploaded evidence file at "+e.URL, fmt.Sprintf("evidence[%d].url", i))
+			return
+		}
+		rc.Close()
+	}
 	prep, err := s.iss.Prepare(r.Context(), issuing.AwardRequest{Achievement: a.ID, Recipients: in.Recipients, Narrative: in.Narrative,
 		Evidence: in.Evidence, Results: []badges.Result{result}})
 	if err != nil {

@@ -286,6 +286,12 @@ func TestCompetencyAwards(t *testing.T) {
 		bad := award("Satisfaisant", false, "x@example.org")
 		bad["competencies"] = []string{"ZZ1"}
 		wantError(t, "unknown item", ts.do(t, "POST", "/api/v1/competency-awards", req{Session: t1, JSON: bad}), 400, "invalid", "competencies[0]")
+		typo := award("Satisfaisant", false, "x@example.org")
+		typo["evidence"] = []map[string]string{{"url": evURL[:len(evURL)-1] + "0"}}
+		if strings.HasSuffix(evURL, "0") {
+			typo["evidence"] = []map[string]string{{"url": evURL[:len(evURL)-1] + "1"}}
+		}
+		wantError(t, "evidence file that was never uploaded", ts.do(t, "POST", "/api/v1/competency-awards", req{Session: t1, JSON: typo}), 400, "invalid", "evidence[0].url")
 		if n := count(); n != 0 {
 			t.Fatalf("refused awards issued %d credentials", n)
 		}

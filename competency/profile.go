@@ -29,12 +29,12 @@ type ProfileFramework struct {
 
 // ProfileItem is one covered item.
 type ProfileItem struct {
-	ID          string           `json:"id"`
-	Code        string           `json:"code,omitempty"`
-	Statement   string           `json:"statement"`
-	URL         string           `json:"url"`
-	BestLevel   *Level           `json:"bestLevel"`
-	Credentials []CoveringCredit `json:"credentials"`
+	ID          string               `json:"id"`
+	Code        string               `json:"code,omitempty"`
+	Statement   string               `json:"statement"`
+	URL         string               `json:"url"`
+	BestLevel   *Level               `json:"bestLevel"`
+	Credentials []CoveringCredential `json:"credentials"`
 }
 
 // Level is a level reached on an achievement's scale. Rank counts from 1
@@ -46,8 +46,8 @@ type Level struct {
 	Of   int    `json:"of"`
 }
 
-// CoveringCredit is a credential that covers an item.
-type CoveringCredit struct {
+// CoveringCredential is a credential that covers an item.
+type CoveringCredential struct {
 	ID          string            `json:"id"` // urn:uuid:…
 	Achievement string            `json:"achievement"`
 	Name        string            `json:"name"`
@@ -210,7 +210,7 @@ func (s *Service) Profile(ctx context.Context, email string, include func(issuer
 				items[id] = pi
 				order = append(order, id)
 			}
-			pi.Credentials = append(pi.Credentials, CoveringCredit{ID: d.ID, Achievement: d.CredentialSubject.Achievement.ID,
+			pi.Credentials = append(pi.Credentials, CoveringCredential{ID: d.ID, Achievement: d.CredentialSubject.Achievement.ID,
 				Name: d.CredentialSubject.Achievement.Name, Issuer: d.Issuer.ID, IssuerName: d.Issuer.Name, Issued: d.ValidFrom,
 				Level: c.level, Evidence: d.Evidence})
 			// Later credentials win ties: the latest assessment at a level.
