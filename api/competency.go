@@ -317,7 +317,7 @@ func (s *Server) competencyAward(w http.ResponseWriter, r *http.Request, p *auth
 		return
 	}
 	if s.iss.IsBulk(prep) {
-		writeError(w, http.StatusBadRequest, "invalid", "an award against competencies has at most 100 recipients; use /api/v1/awards for a cohort", "recipients")
+		writeError(w, http.StatusBadRequest, "invalid", "too many recipients: an award against competencies is issued within the request (100 by default); use /api/v1/awards for a cohort", "recipients")
 		return
 	}
 	creds, err := s.iss.Award(r.Context(), actor(p), prep)
