@@ -105,7 +105,8 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 	switch {
 	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
 		format = competency.FormatCASE
-	case ct == "text/csv" || ct == "application/csv":
+	// Browsers on Windows label .csv files application/vnd.ms-excel.
+	case ct == "text/csv" || ct == "application/csv" || ct == "application/vnd.ms-excel":
 		format = competency.FormatMoodleCSV
 	default:
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send a CASE CFPackage (application/json) or a Moodle competency CSV (text/csv)", "")
@@ -225,7 +226,8 @@ type competencyAwardRequest struct {
 	Narrative         string                  `json:"narrative,omitempty"`
 	Evidence          []issuing.EvidenceInput `json:"evidence,omitempty"`
 	// SecondAssessor queues the award until another trainer or admin of
-	// the issuer approves it.
+	// the issuer approves it; an achievement may require it
+	// (requireSecondAssessor).
 	SecondAssessor bool `json:"secondAssessor,omitempty"`
 }
 
@@ -284,13 +286,27 @@ func (s *Server) competencyAward(w http.ResponseWriter, r *http.Request, p *auth
 		s.failCompetency(w, r, err)
 		return
 	}
+	// An uploaded evidence file must exist: a typo in its address would
+	// be signed into the credential for good.
+	for i, e := range in.Evidence {
+		sha, ok := strings.CutPrefix(e.URL, s.iss.EvidenceURL(""))
+		if !ok {
+			continue
+		}
+		_, rc, err := s.iss.Evidence(r.Context(), sha)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid", "no uploaded evidence file at "+e.URL, fmt.Sprintf("evidence[%d].url", i))
+			return
+		}
+		rc.Close()
+	}
 	prep, err := s.iss.Prepare(r.Context(), issuing.AwardRequest{Achievement: a.ID, Recipients: in.Recipients, Narrative: in.Narrative,
 		Evidence: in.Evidence, Results: []badges.Result{result}})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if in.SecondAssessor {
+	if in.SecondAssessor || prep.NeedsApproval {
 		pa, err := s.iss.Propose(r.Context(), actor(p), assessor(p), prep)
 		if err != nil {
 			s.fail(w, r, err)
@@ -301,7 +317,7 @@ func (s *Server) competencyAward(w http.ResponseWriter, r *http.Request, p *auth
 		return
 	}
 	if s.iss.IsBulk(prep) {
-		writeError(w, http.StatusBadRequest, "invalid", "an award against competencies has at most 100 recipients; use /api/v1/awards for a cohort", "recipients")
+		writeError(w, http.StatusBadRequest, "invalid", "too many recipients: an award against competencies is issued within the request (100 by default); use /api/v1/awards for a cohort", "recipients")
 		return
 	}
 	creds, err := s.iss.Award(r.Context(), actor(p), prep)
@@ -469,11 +485,6 @@ func (s *Server) learnerCompetencies(w http.ResponseWriter, r *http.Request, p *
 		writeError(w, http.StatusForbidden, "forbidden", "a competency profile is read by the learner, or by the trainers of the issuers that awarded them", "")
 		return
 	}
-	prof, err := s.comp.Profile(r.Context(), email, include)
-	if err != nil {
-		s.failCompetency(w, r, err)
-		return
-	}
 	if include != nil {
 		awarded, err := s.awardedBy(r.Context(), email, include)
 		if err != nil {
@@ -484,6 +495,11 @@ func (s *Server) learnerCompetencies(w http.ResponseWriter, r *http.Request, p *
 			writeError(w, http.StatusNotFound, "not_found", "none of your issuers awarded "+email+" a credential", "")
 			return
 		}
+	}
+	prof, err := s.comp.Profile(r.Context(), email, include)
+	if err != nil {
+		s.failCompetency(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, prof)
 }

@@ -286,6 +286,12 @@ func TestCompetencyAwards(t *testing.T) {
 		bad := award("Satisfaisant", false, "x@example.org")
 		bad["competencies"] = []string{"ZZ1"}
 		wantError(t, "unknown item", ts.do(t, "POST", "/api/v1/competency-awards", req{Session: t1, JSON: bad}), 400, "invalid", "competencies[0]")
+		typo := award("Satisfaisant", false, "x@example.org")
+		typo["evidence"] = []map[string]string{{"url": evURL[:len(evURL)-1] + "0"}}
+		if strings.HasSuffix(evURL, "0") {
+			typo["evidence"] = []map[string]string{{"url": evURL[:len(evURL)-1] + "1"}}
+		}
+		wantError(t, "evidence file that was never uploaded", ts.do(t, "POST", "/api/v1/competency-awards", req{Session: t1, JSON: typo}), 400, "invalid", "evidence[0].url")
 		if n := count(); n != 0 {
 			t.Fatalf("refused awards issued %d credentials", n)
 		}
@@ -370,6 +376,25 @@ func TestCompetencyAwards(t *testing.T) {
 		if n := count(); n != 4 {
 			t.Fatalf("%d credentials after the rejection, want 4", n)
 		}
+		// An achievement that requires a second assessor: never awarded
+		// directly, and a competency award waits even without the flag.
+		strict := rubricAchievement(ts.URL)
+		strict["name"], strict["requireSecondAssessor"] = "Évaluation certificative", true
+		res = ts.must(t, 201, "POST", "/api/v1/issuers/ac-a/achievements", req{Bearer: ts.Root, JSON: strict})
+		if res.obj(t)["requireSecondAssessor"] != true {
+			t.Errorf("achievement: %s", res)
+		}
+		strictID, _ := res.obj(t)["id"].(string)
+		wantError(t, "direct award of a strict achievement", ts.do(t, "POST", "/api/v1/awards", req{Session: t1,
+			JSON: map[string]any{"achievement": strictID, "recipients": []map[string]string{{"email": "x@example.org"}}}}), 400, "invalid", "achievement")
+		direct2 := award("Satisfaisant", false, "x@example.org")
+		direct2["achievement"] = strictID
+		ts.must(t, 202, "POST", "/api/v1/competency-awards", req{Session: t1, JSON: direct2}).json(t, &pa)
+		if pa.State != "pending" || ts.credentialCount(t, strictID) != 0 {
+			t.Errorf("strict achievement: %+v", pa)
+		}
+		ts.must(t, 201, "POST", "/api/v1/pending-awards/"+pa.ID+"/approve", req{Session: t2})
+
 		log, err := ts.Iss.AuditLog(ctx, "ac-a", 100)
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +403,7 @@ func TestCompetencyAwards(t *testing.T) {
 		for _, e := range log {
 			actions[e.Action]++
 		}
-		if actions["award.propose"] != 3 || actions["award.approve"] != 2 || actions["award.reject"] != 1 {
+		if actions["award.propose"] != 4 || actions["award.approve"] != 3 || actions["award.reject"] != 1 {
 			t.Errorf("audit: %v", actions)
 		}
 

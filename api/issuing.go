@@ -173,6 +173,9 @@ func (s *Server) achievementOut(ctx context.Context, a *issuing.Achievement) (ma
 	if spec.ValidForDays > 0 {
 		doc["validForDays"] = spec.ValidForDays
 	}
+	if spec.RequireSecondAssessor {
+		doc["requireSecondAssessor"] = true
+	}
 	delete(doc, "@context")
 	doc["issuer"] = a.Issuer
 	return doc, nil

@@ -518,7 +518,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"ProfileFramework", competency.ProfileFramework{}, nil},
 		{"ProfileItem", competency.ProfileItem{}, nil},
 		{"Level", competency.Level{}, nil},
-		{"CoveringCredential", competency.CoveringCredit{}, nil},
+		{"CoveringCredential", competency.CoveringCredential{}, nil},
 		{"Statistics", competency.Statistics{}, nil},
 		{"Count", competency.Count{}, nil},
 		{"BackpackCredential", holdingJSON{}, nil},

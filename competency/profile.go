@@ -29,12 +29,12 @@ type ProfileFramework struct {
 
 // ProfileItem is one covered item.
 type ProfileItem struct {
-	ID          string           `json:"id"`
-	Code        string           `json:"code,omitempty"`
-	Statement   string           `json:"statement"`
-	URL         string           `json:"url"`
-	BestLevel   *Level           `json:"bestLevel"`
-	Credentials []CoveringCredit `json:"credentials"`
+	ID          string               `json:"id"`
+	Code        string               `json:"code,omitempty"`
+	Statement   string               `json:"statement"`
+	URL         string               `json:"url"`
+	BestLevel   *Level               `json:"bestLevel"`
+	Credentials []CoveringCredential `json:"credentials"`
 }
 
 // Level is a level reached on an achievement's scale. Rank counts from 1
@@ -46,8 +46,8 @@ type Level struct {
 	Of   int    `json:"of"`
 }
 
-// CoveringCredit is a credential that covers an item.
-type CoveringCredit struct {
+// CoveringCredential is a credential that covers an item.
+type CoveringCredential struct {
 	ID          string            `json:"id"` // urn:uuid:…
 	Achievement string            `json:"achievement"`
 	Name        string            `json:"name"`
@@ -58,8 +58,7 @@ type CoveringCredit struct {
 	Evidence    []badges.Evidence `json:"evidence,omitempty"`
 }
 
-// credentialDoc is what the profile and statistics read of a signed
-// credential.
+// credentialDoc is what the profile reads of a signed credential.
 type credentialDoc struct {
 	ID     string `json:"id"`
 	Issuer struct {
@@ -69,14 +68,53 @@ type credentialDoc struct {
 	ValidFrom         string `json:"validFrom"`
 	CredentialSubject struct {
 		Achievement struct {
-			ID                string                     `json:"id"`
-			Name              string                     `json:"name"`
-			Alignment         []badges.Alignment         `json:"alignment"`
-			ResultDescription []badges.ResultDescription `json:"resultDescription"`
+			ID   string `json:"id"`
+			Name string `json:"name"`
+			achievementCoverage
 		} `json:"achievement"`
-		Result []badges.Result `json:"result"`
+		Result []docResult `json:"result"`
 	} `json:"credentialSubject"`
 	Evidence []badges.Evidence `json:"evidence"`
+}
+
+func (d *credentialDoc) coverage() *coverageDoc {
+	var c coverageDoc
+	c.CredentialSubject.Achievement = d.CredentialSubject.Achievement.achievementCoverage
+	c.CredentialSubject.Result = d.CredentialSubject.Result
+	return &c
+}
+
+// coverageDoc is what says which items a credential covers, and at which
+// level: all the statistics read. Only the fields used are decoded (not
+// the official wording of every alignment).
+type coverageDoc struct {
+	CredentialSubject struct {
+		Achievement achievementCoverage `json:"achievement"`
+		Result      []docResult         `json:"result"`
+	} `json:"credentialSubject"`
+}
+
+type achievementCoverage struct {
+	Alignment         []docAlignment `json:"alignment"`
+	ResultDescription []struct {
+		ID                   string `json:"id"`
+		RubricCriterionLevel []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"rubricCriterionLevel"`
+	} `json:"resultDescription"`
+}
+
+type docAlignment struct {
+	TargetType string `json:"targetType"`
+	TargetCode string `json:"targetCode"`
+	TargetURL  string `json:"targetUrl"`
+}
+
+type docResult struct {
+	ResultDescription string         `json:"resultDescription"`
+	AchievedLevel     string         `json:"achievedLevel"`
+	Alignment         []docAlignment `json:"alignment"`
 }
 
 // coverage is one item a credential covers, with the level reached on it.
@@ -90,10 +128,10 @@ type coverage struct {
 // alignments of its achievement, and those of its results, which carry
 // the level reached. A result without alignments gives its level to every
 // item of the achievement.
-func (d *credentialDoc) covers() []coverage {
+func (d *coverageDoc) covers() []coverage {
 	var out []coverage
 	index := map[string]int{}
-	add := func(a badges.Alignment, l *Level) {
+	add := func(a docAlignment, l *Level) {
 		if a.TargetType != "CFItem" || a.TargetURL == "" {
 			return
 		}
@@ -124,7 +162,7 @@ func (d *credentialDoc) covers() []coverage {
 }
 
 // level finds a result's achieved level on its description's scale.
-func (d *credentialDoc) level(r badges.Result) *Level {
+func (d *coverageDoc) level(r docResult) *Level {
 	if r.AchievedLevel == "" {
 		return nil
 	}
@@ -191,7 +229,7 @@ func (s *Service) Profile(ctx context.Context, email string, include func(issuer
 			s.log.WarnContext(ctx, "profile: unreadable credential", "credential", fact.ID, "err", err)
 			continue
 		}
-		for _, c := range d.covers() {
+		for _, c := range d.coverage().covers() {
 			id, ok := s.itemID(c.itemURL)
 			if !ok {
 				continue
@@ -210,7 +248,7 @@ func (s *Service) Profile(ctx context.Context, email string, include func(issuer
 				items[id] = pi
 				order = append(order, id)
 			}
-			pi.Credentials = append(pi.Credentials, CoveringCredit{ID: d.ID, Achievement: d.CredentialSubject.Achievement.ID,
+			pi.Credentials = append(pi.Credentials, CoveringCredential{ID: d.ID, Achievement: d.CredentialSubject.Achievement.ID,
 				Name: d.CredentialSubject.Achievement.Name, Issuer: d.Issuer.ID, IssuerName: d.Issuer.Name, Issued: d.ValidFrom,
 				Level: c.level, Evidence: d.Evidence})
 			// Later credentials win ties: the latest assessment at a level.

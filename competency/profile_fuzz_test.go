@@ -2,6 +2,7 @@ package competency
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -24,9 +25,14 @@ func FuzzCredentialCoverage(f *testing.F) {
 	f.Add([]byte(`null`))
 	s := &Service{base: "https://insigne.example"}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var d credentialDoc
+		var full credentialDoc
+		var d coverageDoc
 		if json.Unmarshal(data, &d) != nil {
 			return
+		}
+		// The profile's reader sees the same coverage as the statistics'.
+		if json.Unmarshal(data, &full) == nil && !reflect.DeepEqual(full.coverage().covers(), d.covers()) {
+			t.Fatalf("the profile and the statistics read different coverages")
 		}
 		seen := map[string]bool{}
 		for _, c := range d.covers() {

@@ -159,7 +159,7 @@ func (s *Service) coverage(ctx context.Context, facts []CredentialFact) (map[str
 	}
 	fresh := make(map[string][]string, len(signed))
 	for id, b := range signed {
-		var d credentialDoc
+		var d coverageDoc
 		if err := json.Unmarshal(b, &d); err != nil {
 			s.log.WarnContext(ctx, "statistics: unreadable credential", "credential", id, "err", err)
 			continue

@@ -18,6 +18,9 @@ type AchievementSpec struct {
 	// ValidForDays, when set, gives every credential a validUntil that many
 	// days after its issue.
 	ValidForDays int `json:"validForDays,omitempty"`
+	// RequireSecondAssessor makes every award of the achievement wait for
+	// a second assessor's approval: it cannot be awarded directly.
+	RequireSecondAssessor bool `json:"requireSecondAssessor,omitempty"`
 }
 
 // check validates a spec the surest way: by building a credential with it,

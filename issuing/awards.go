@@ -76,6 +76,9 @@ type Prepared struct {
 	AchievementID      string
 	AchievementVersion int
 	Request            AwardRequest
+	// NeedsApproval: the achievement requires a second assessor, so the
+	// award can only be proposed (Propose), not run.
+	NeedsApproval bool
 
 	// signer is what Prepare built, reused by Award within the same
 	// request; a job (decoded from JSON) builds its own.
@@ -113,7 +116,13 @@ func (s *Service) Prepare(ctx context.Context, req AwardRequest) (*Prepared, err
 		return nil, err
 	}
 	p.signer = g
+	p.NeedsApproval = g.spec.RequireSecondAssessor
 	return p, nil
+}
+
+// errNeedsApproval refuses to run an award that must be proposed.
+func errNeedsApproval() error {
+	return inputErr("achievement", "awards of this achievement wait for a second assessor's approval: propose the award instead")
 }
 
 // IsBulk tells whether a prepared award should run as a job.
@@ -307,6 +316,9 @@ func (g *signer) audit(c Credential) AuditEntry {
 // Award issues credentials now, all or nothing: a recipient that cannot be
 // awarded fails the whole request with an error naming it.
 func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Credential, error) {
+	if p.NeedsApproval {
+		return nil, errNeedsApproval()
+	}
 	return s.issue(ctx, actor, p, func(creds []Credential, audit []AuditEntry) error {
 		return s.store.InsertCredentials(ctx, creds, nil, audit)
 	})

@@ -19,6 +19,9 @@ const defaultLease = 15 * time.Second
 
 // StartJob stores a bulk award as a queued job and wakes the worker.
 func (s *Service) StartJob(ctx context.Context, actor string, p *Prepared) (*Job, error) {
+	if p.NeedsApproval {
+		return nil, errNeedsApproval()
+	}
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return nil, err

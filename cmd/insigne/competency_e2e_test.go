@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestCompetencyEndToEnd(t *testing.T) {
 	csvFile := write(t, "crcn.csv", csv)
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			data := t.TempDir()
+			data := filepath.Join(t.TempDir(), "insigne-data") // created by the first import
 			vars := map[string]string{"INSIGNE_ADMIN_TOKEN": "e2e-root-token"}
 			if b.Name == "postgres" {
 				vars["INSIGNE_DATABASE_URL"] = b.DSN(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -55,6 +56,10 @@ func cmdFramework(ctx context.Context, args []string, e env) error {
 	}
 	dsn := e.getenv("INSIGNE_DATABASE_URL")
 	if dsn == "" {
+		// As serve does: an import may come before the first start.
+		if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
 		dsn = filepath.Join(*dataDir, "insigne.db")
 	}
 	db, err := store.Open(ctx, dsn)
