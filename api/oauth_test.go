@@ -338,7 +338,8 @@ func testOAuthWallet(t *testing.T, o *obServer) {
 	}
 	res, page = get(authorizeURL)
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `lang="fr"`) || !strings.Contains(string(page), "Portefeuille de test") ||
-		!strings.Contains(string(page), "lire vos badges") || !strings.Contains(string(page), "lire votre profil") || strings.Contains(string(page), "modifier votre profil") {
+		!strings.Contains(string(page), "lire vos badges") || !strings.Contains(string(page), "lire votre profil") || strings.Contains(string(page), "modifier votre profil") ||
+		!strings.Contains(string(page), "jusqu'à ce que vous le retiriez") {
 		t.Fatalf("consent page: %d\n%s", res.StatusCode, page)
 	}
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
