@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -318,7 +319,8 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <p>Vous êtes connecté en tant que <strong>{{.User}}</strong>.</p>
 <p>L'application <strong>{{.Client}}</strong> (<a href="{{.ClientURI}}" rel="noopener noreferrer">{{.ClientHost}}</a>) demande à :</p>
 <ul>{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<p>Si vous acceptez, vous serez renvoyé vers <strong>{{.RedirectHost}}</strong>. Vous pourrez retirer cet accès à tout moment depuis votre espace personnel.</p>
+<p>{{if .Lasting}}L'application gardera cet accès, même quand vous n'êtes pas connecté, jusqu'à ce que vous le retiriez depuis votre espace personnel.{{else}}Cet accès prendra fin au bout d'une heure ; vous pourrez aussi le retirer avant depuis votre espace personnel.{{end}}
+Si vous acceptez, vous serez renvoyé vers <strong>{{.RedirectHost}}</strong>.</p>
 <form method="post" action="/ims/ob/v3p0/authorize">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 {{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">
@@ -339,7 +341,10 @@ func (s *Server) renderConsent(w http.ResponseWriter, status int, p *auth.Princi
 	var scopes []string
 	for _, sc := range req.Scopes {
 		for _, info := range oauth.Scopes {
-			if info.Scope == sc {
+			// offline_access changes nothing (see oauth.Scopes); what
+			// lasts is said below the list, from the client's grant
+			// types.
+			if info.Scope == sc && sc != oauth.ScopeOfflineAccess {
 				scopes = append(scopes, info.French)
 			}
 		}
@@ -355,7 +360,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, status int, p *auth.Princi
 	consentTmpl.Execute(w, map[string]any{
 		"Client": req.Client.Name, "ClientURI": req.Client.URI, "ClientHost": hostOf(req.Client.URI),
 		"RedirectHost": hostOf(req.Params.RedirectURI), "User": user, "Scopes": scopes,
-		"CSRF": auth.CSRFToken(csrf), "Params": req.Params.Values(),
+		"CSRF": auth.CSRFToken(csrf), "Params": req.Params.Values(), "Lasting": slices.Contains(req.Client.GrantTypes, "refresh_token"),
 	})
 }
 

@@ -280,6 +280,23 @@ func testOAuthRefusals(t *testing.T, o *obServer) {
 		wantOAuthError(t, "form body", res, 400, "invalid_client_metadata")
 		res = o.do(t, "POST", "/ims/ob/v3p0/register", req{Body: []byte(`{"client_name":`), ContentType: "application/json"})
 		wantOAuthError(t, "truncated JSON", res, 400, "invalid_client_metadata")
+		huge := registration(read)
+		huge["client_name"] = strings.Repeat("x", 70<<10)
+		wantOAuthError(t, "70 KiB body", o.do(t, "POST", "/ims/ob/v3p0/register", req{JSON: huge}), 400, "invalid_client_metadata")
+	})
+
+	t.Run("oversized forms", func(t *testing.T) {
+		big := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {strings.Repeat("r", 70<<10)}}
+		wantOAuthError(t, "70 KiB token request", o.tokenReq(t, token, w.ID, w.Secret, big), 400, "invalid_request")
+		res := o.do(t, "POST", "/ims/ob/v3p0/authorize", req{Session: &session{Cookie: ana.Cookie}, ContentType: "application/x-www-form-urlencoded", Body: []byte(big.Encode())})
+		if res.Status != http.StatusBadRequest || res.Header.Get("Location") != "" {
+			t.Errorf("70 KiB consent form: %s, want 400", res)
+		}
+		q := w.authorizeQuery(read, strings.Repeat("s", 2000), newVerifier())
+		p := redirectParams(t, o.do(t, "GET", "/ims/ob/v3p0/authorize?"+q.Encode(), req{Session: ana}))
+		if p.Get("error") != "invalid_request" || p.Get("state") != "" {
+			t.Errorf("2,000-character state: %v, want invalid_request without echoing it", p)
+		}
 	})
 }
 

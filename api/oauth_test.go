@@ -48,14 +48,17 @@ type obServer struct {
 	Resource string // URL of the protected resource
 }
 
-func newOBServer(t *testing.T, dsn string) *obServer {
+func newOBServer(t *testing.T, dsn string, more ...func(base string, c *api.Config)) *obServer {
 	t.Helper()
 	o := &obServer{Clock: &testClock{t: time.Now()}}
 	o.testServer = newTestServer(t, dsn, func(base string, c *api.Config) {
+		for _, m := range more {
+			m(base, c)
+		}
 		// The store behind the test server is its Idempotency.
 		db := c.Idempotency.(*store.DB)
 		o.OAuth = oauth.New(oauth.Config{Store: db, Now: o.Clock.Now, AllowLoopbackHTTP: true})
-		c.OAuth, c.BaseURL = o.OAuth, base
+		c.OAuth, c.OBTokens, c.BaseURL = o.OAuth, o.OAuth, base
 		c.OAuthInfo = api.OAuthInfo{PrivacyPolicyURL: base + "/confidentialite", TermsOfServiceURL: base + "/conditions", ImageURL: base + "/logo.png"}
 	})
 	rs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -335,7 +338,8 @@ func testOAuthWallet(t *testing.T, o *obServer) {
 	}
 	res, page = get(authorizeURL)
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `lang="fr"`) || !strings.Contains(string(page), "Portefeuille de test") ||
-		!strings.Contains(string(page), "lire vos badges") || !strings.Contains(string(page), "lire votre profil") || strings.Contains(string(page), "modifier votre profil") {
+		!strings.Contains(string(page), "lire vos badges") || !strings.Contains(string(page), "lire votre profil") || strings.Contains(string(page), "modifier votre profil") ||
+		!strings.Contains(string(page), "jusqu'à ce que vous le retiriez") {
 		t.Fatalf("consent page: %d\n%s", res.StatusCode, page)
 	}
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
