@@ -509,7 +509,7 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
 	}
-	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? ORDER BY achievement_id, created_at", claim)
+	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? AND state = 'pending' ORDER BY achievement_id, created_at", claim)
 }
 
 func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ...any) error {

@@ -86,5 +86,6 @@ CREATE TABLE completion_awards (
 	issued_at      BIGINT,
 	PRIMARY KEY (learner, achievement_id)
 );
-CREATE INDEX completion_awards_pending ON completion_awards(state, lease_until);
-CREATE INDEX completion_awards_claim ON completion_awards(claim);
+-- Only pending awards are claimed: issued ones leave these indexes.
+CREATE INDEX completion_awards_pending ON completion_awards(lease_until, created_at) WHERE state = 'pending';
+CREATE INDEX completion_awards_claim ON completion_awards(claim) WHERE state = 'pending';
