@@ -20,7 +20,6 @@ CREATE TABLE completions (
 	data         TEXT NOT NULL,
 	received_at  BIGINT NOT NULL
 );
-CREATE INDEX completions_learner ON completions(learner, at);
 -- An xAPI statement id (or any source's own reference) is recorded once,
 -- even when a replay differs in content.
 CREATE UNIQUE INDEX completions_source_ref ON completions(source, client, source_ref) WHERE source_ref <> '';
