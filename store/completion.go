@@ -531,9 +531,12 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 		if s.dialect == Postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		_, err := s.db.ExecContext(ctx, s.q(`UPDATE completion_awards SET claim = ?, lease_until = ?
-			WHERE credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?`+lock+`)
-			AND state = 'pending' AND lease_until < ?`), claim, micros(until), micros(now), limit, micros(now))
+		// The common table expression is evaluated once: a subquery in
+		// IN may be run again for each row, picking other rows each time.
+		_, err := s.db.ExecContext(ctx, s.q(`WITH picked AS (SELECT credential_id FROM completion_awards
+			WHERE state = 'pending' AND lease_until < ? ORDER BY created_at, credential_id LIMIT ?`+lock+`)
+			UPDATE completion_awards SET claim = ?, lease_until = ?
+			WHERE credential_id IN (SELECT credential_id FROM picked) AND state = 'pending' AND lease_until < ?`), micros(now), limit, claim, micros(until), micros(now))
 		if err != nil {
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
