@@ -99,13 +99,13 @@ func (s *Service) RecordFor(ctx context.Context, issuers []string, cs []Completi
 		return res, inputErr("completions", "at most %d completions in one batch", MaxBatch)
 	}
 	now := s.now().UTC()
+	cs, err := Check(cs, now)
+	if err != nil {
+		return res, err
+	}
 	stored := make([]Stored, 0, len(cs))
 	seen := make(map[string]bool, len(cs))
-	for i, c := range cs {
-		c, err := normalize(fmt.Sprintf("completions[%d]", i), c, now)
-		if err != nil {
-			return res, err
-		}
+	for _, c := range cs {
 		k := Key(c)
 		if seen[k] {
 			res.Duplicates++
@@ -155,6 +155,22 @@ func (s *Service) RecordFor(ctx context.Context, issuers []string, cs []Completi
 	}
 	s.log.InfoContext(ctx, "completions", "recorded", res.Recorded, "duplicates", res.Duplicates, "awarded", len(res.Awarded), "pending", res.Pending)
 	return res, nil
+}
+
+// Check validates completions as Record does, without storing anything,
+// and returns them normalized (e-mail addresses lower-cased, dates in UTC
+// to the millisecond). Its error is an InputError naming
+// completions[i].field.
+func Check(cs []Completion, now time.Time) ([]Completion, error) {
+	out := make([]Completion, len(cs))
+	for i, c := range cs {
+		n, err := normalize(fmt.Sprintf("completions[%d]", i), c, now)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // rules are the mappings a batch may match and every parcours.

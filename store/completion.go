@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/issuing"
 )
@@ -61,6 +63,26 @@ func (s *DB) Record(ctx context.Context, learners []completion.Learner, fn func(
 	slices.SortFunc(ls, func(a, b completion.Learner) int { return strings.Compare(a.Email, b.Email) })
 	ls = slices.CompactFunc(ls, func(a, b completion.Learner) bool { return a.Email == b.Email })
 	now := micros(time.Now())
+	// A deadlock PostgreSQL broke (two batches racing on the same
+	// statement ids in opposite orders) is worth another try: fn starts
+	// afresh each time.
+	for attempt := 0; ; attempt++ {
+		err := s.record(ctx, ls, now, fn)
+		if attempt < 3 && isRetryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+// isRetryable tells a deadlock or serialization failure, which a new
+// attempt of the same transaction may not meet.
+func isRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+func (s *DB) record(ctx context.Context, ls []completion.Learner, now int64, fn func(completion.Tx) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		err := inChunks(ls, 200, func(part []completion.Learner) error {
 			args := make([]any, 0, len(part)*6)
@@ -486,7 +508,7 @@ func (s *DB) Awards(ctx context.Context, learner string) ([]completion.Award, er
 
 // ClaimAwards implements completion.Store. The conditions are repeated on
 // the outer UPDATE so that, of two nodes racing, PostgreSQL re-checks them
-// on the row the other one just leased and skips it.
+// on a row the other one just leased and leaves it.
 func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, until time.Time) ([]completion.Award, error) {
 	claim := newID()
 	if len(ids) > 0 {
@@ -502,21 +524,24 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
 	} else {
-		// On PostgreSQL two workers would otherwise pick the same rows, and
-		// the one that waits finds them taken and claims nothing: skip the
-		// rows another claim holds. SQLite runs one writer at a time.
-		skip := ""
+		// On PostgreSQL, SKIP LOCKED lets concurrent workers take the next
+		// rows rather than queue behind each other's (SQLite has one
+		// writer at a time anyway).
+		lock := ""
 		if s.dialect == Postgres {
-			skip = " FOR UPDATE SKIP LOCKED"
+			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		_, err := s.db.ExecContext(ctx, s.q(`UPDATE completion_awards SET claim = ?, lease_until = ?
-			WHERE credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?`+skip+`)
-			AND state = 'pending' AND lease_until < ?`), claim, micros(until), micros(now), limit, micros(now))
+		// The common table expression is evaluated once: a subquery in
+		// IN may be run again for each row, picking other rows each time.
+		_, err := s.db.ExecContext(ctx, s.q(`WITH picked AS (SELECT credential_id FROM completion_awards
+			WHERE state = 'pending' AND lease_until < ? ORDER BY created_at, credential_id LIMIT ?`+lock+`)
+			UPDATE completion_awards SET claim = ?, lease_until = ?
+			WHERE credential_id IN (SELECT credential_id FROM picked) AND state = 'pending' AND lease_until < ?`), micros(now), limit, claim, micros(until), micros(now))
 		if err != nil {
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
 	}
-	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? ORDER BY achievement_id, created_at, credential_id", claim)
+	return s.awards(ctx, "SELECT "+awardCols+" FROM completion_awards WHERE claim = ? AND state = 'pending' ORDER BY achievement_id, created_at, credential_id", claim)
 }
 
 func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ...any) error {

@@ -147,6 +147,9 @@ func TestAwardClaims(t *testing.T) {
 		seen := map[string]bool{}
 		total := 0
 		for _, c := range got {
+			if len(c) > 10 {
+				t.Fatalf("a claim of at most 10 got %d", len(c))
+			}
 			for _, a := range c {
 				if seen[a.CredentialID] {
 					t.Fatalf("%s claimed twice", a.CredentialID)

@@ -20,7 +20,6 @@ CREATE TABLE completions (
 	data         TEXT NOT NULL,
 	received_at  BIGINT NOT NULL
 );
-CREATE INDEX completions_learner ON completions(learner, at);
 -- An xAPI statement id (or any source's own reference) is recorded once,
 -- even when a replay differs in content.
 CREATE UNIQUE INDEX completions_source_ref ON completions(source, client, source_ref) WHERE source_ref <> '';
@@ -86,5 +85,6 @@ CREATE TABLE completion_awards (
 	issued_at      BIGINT,
 	PRIMARY KEY (learner, achievement_id)
 );
-CREATE INDEX completion_awards_pending ON completion_awards(state, lease_until);
-CREATE INDEX completion_awards_claim ON completion_awards(claim);
+-- Only pending awards are claimed: issued ones leave these indexes.
+CREATE INDEX completion_awards_pending ON completion_awards(lease_until, created_at) WHERE state = 'pending';
+CREATE INDEX completion_awards_claim ON completion_awards(claim) WHERE state = 'pending';
