@@ -3,6 +3,7 @@ package xapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,41 @@ func TestSave(t *testing.T) {
 		}
 		if _, _, err := svc.CreateClient(ctx, "versailles", "  ", ""); !errors.Is(err, xapi.ErrInvalid) {
 			t.Errorf("empty name: %v", err)
+		}
+	})
+}
+
+// The same batch sent by several requests at once (an LMS retrying while
+// the first request is still running) is stored once, without error.
+func TestSaveConcurrentReplays(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := xapi.NewService(db, &recorder{}, base, func() time.Time { return t0 })
+		cl, _, err := svc.CreateClient(ctx, "versailles", "Magistère", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var batch []any
+		for i := range 60 {
+			batch = append(batch, xapitest.CourseCompleted(xapitest.UUID(100+i), site, 42, "C", xapitest.Learner{Email: fmt.Sprintf("p%d@ac-versailles.fr", i)}, t0))
+		}
+		body := xapitest.JSON(batch)
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Go(func() {
+				if _, _, err := svc.Save(ctx, cl, body, ""); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent save: %v", err)
+		}
+		if n, _ := db.StatementCount(ctx); n != 60 {
+			t.Errorf("%d statements stored, want 60", n)
 		}
 	})
 }
