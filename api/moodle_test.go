@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/completion/moodle/moodletest"
@@ -15,7 +14,7 @@ import (
 
 type imported struct {
 	Learners, Completions, Recorded, Duplicates int
-	NoEmail                                     []string
+	NoEmail, Awarded                            []string
 }
 
 // download fetches the fake Moodle's completion report, as a teacher does.
@@ -34,19 +33,20 @@ func download(t *testing.T, m *moodletest.Server, query string) []byte {
 }
 
 // The report downloaded from Moodle (English and French) and the
-// web-services pull give the same completions, recorded once.
+// web-services pull give the same completions, recorded once, through the
+// real completion service: three learners, three credentials.
 func TestMoodleReportAndPull(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			m := moodletest.New(t)
-			xs := newXAPIServer(t, b.DSN(t), func(_ string, c *api.Config) { c.MoodleBaseURLs = []string{m.URL + "/"} })
+			xs := newRealXAPIServer(t, b.DSN(t), m.URL+"/course/view.php?id=42", func(_ string, c *api.Config) { c.MoodleBaseURLs = []string{m.URL + "/"} })
 			trainer, _ := xs.createToken(t, xs.Root, "versailles", "trainer", "trainer", "awards:write")
 			path := "/api/v1/completions/import?course=42&site=" + m.URL + "&gaiaDispositif=24A0250123"
 
 			var out imported
 			xs.must(t, http.StatusOK, "POST", path, req{Bearer: trainer, Body: download(t, m, ""), ContentType: "text/csv"}).json(t, &out)
-			if out.Learners != 5 || out.Completions != 3 || out.Recorded != 3 {
+			if out.Learners != 5 || out.Completions != 3 || out.Recorded != 3 || len(out.Awarded) != 3 {
 				t.Errorf("English report: %+v", out)
 			}
 			xs.must(t, http.StatusOK, "POST", path, req{Bearer: trainer, Body: download(t, m, "&lang=fr"), ContentType: "text/csv; charset=utf-8"}).json(t, &out)
@@ -59,20 +59,17 @@ func TestMoodleReportAndPull(t *testing.T) {
 			if out.Learners != 5 || out.Completions != 2 || out.Recorded != 0 || out.Duplicates != 2 || !slices.Equal(out.NoEmail, []string{"6"}) {
 				t.Errorf("pull after the reports: %+v", out)
 			}
-			all, distinct := xs.rec.counts()
-			if all != 8 || distinct != 3 {
-				t.Errorf("recorder: %d completions, %d distinct; want 8 and 3", all, distinct)
+			if n := xs.credentialCount(t, xs.ach); n != 3 {
+				t.Errorf("%d credentials, want 3", n)
 			}
-			xs.rec.mu.Lock()
-			for _, c := range xs.rec.all {
-				if c.Activity.ID != m.URL+"/course/view.php?id=42" || c.Activity.GAIADispositif != "24A0250123" || !strings.HasPrefix(c.Client, "versailles/token:") {
-					t.Errorf("completion %+v", c)
+			// The credential carries the completion as evidence.
+			var list struct{ Credentials []struct{ URL string } }
+			xs.must(t, 200, "GET", "/api/v1/credentials?achievement="+xs.ach, req{Bearer: xs.Root}).json(t, &list)
+			for _, c := range list.Credentials {
+				signed := xs.must(t, 200, "GET", strings.TrimPrefix(c.URL, xs.URL), req{}).Body
+				if !strings.Contains(string(signed), `"evidence"`) || !strings.Contains(string(signed), "Enseigner avec le numérique") {
+					t.Errorf("credential %s: %.300s", c.URL, signed)
 				}
-			}
-			ana := xs.rec.once["ana.martin@ac-versailles.fr|"+m.URL+"/course/view.php?id=42"]
-			xs.rec.mu.Unlock()
-			if !ana.At.Equal(time.Date(2024, 11, 20, 14, 0, 0, 0, time.UTC)) || ana.Learner.Name != "Ana Martin" {
-				t.Errorf("Ana: %+v", ana)
 			}
 		})
 	}
@@ -80,7 +77,7 @@ func TestMoodleReportAndPull(t *testing.T) {
 
 func TestMoodleImportAndPullRefused(t *testing.T) {
 	m := moodletest.New(t)
-	xs := newXAPIServer(t, storetest.SQLite(t), func(_ string, c *api.Config) { c.MoodleBaseURLs = []string{m.URL} })
+	xs := newRealXAPIServer(t, storetest.SQLite(t), m.URL+"/course/view.php?id=42", func(_ string, c *api.Config) { c.MoodleBaseURLs = []string{m.URL} })
 	trainer, _ := xs.createToken(t, xs.Root, "versailles", "trainer", "trainer", "awards:write")
 	reader, _ := xs.createToken(t, xs.Root, "versailles", "reader", "trainer", "credentials:read")
 	report := download(t, m, "")
@@ -120,8 +117,8 @@ func TestMoodleImportAndPullRefused(t *testing.T) {
 	if len(other.Calls()) != 0 {
 		t.Errorf("the unallowed site was called: %v", other.Calls())
 	}
-	if all, _ := xs.rec.counts(); all != 0 {
-		t.Errorf("refused requests recorded %d completions", all)
+	if n := xs.credentialCount(t, xs.ach); n != 0 {
+		t.Errorf("refused requests awarded %d credentials", n)
 	}
 	if strings.Contains(xs.Log.String(), moodletest.Token) {
 		t.Error("the Moodle token is in the service log")

@@ -68,8 +68,9 @@ func (r *recorder) counts() (all, distinct int) {
 // "versailles" with an LMS client.
 type xapiServer struct {
 	*testServer
-	rec         *recorder
+	rec         *recorder // nil with the real completion service
 	key, secret string
+	ach         string // the achievement mapped to the course, with the real service
 }
 
 func newXAPIServer(t *testing.T, dsn string, opts ...func(base string, c *api.Config)) *xapiServer {
@@ -84,6 +85,20 @@ func newXAPIServer(t *testing.T, dsn string, opts ...func(base string, c *api.Co
 		t.Fatalf("LMS client answer %s", res)
 	}
 	return &xapiServer{testServer: ts, rec: rec, key: out.Key, secret: out.Secret}
+}
+
+// newRealXAPIServer is a test server with the real completion service,
+// an issuer "versailles" with an LMS client, and an achievement mapped
+// to course (an xAPI activity id).
+func newRealXAPIServer(t *testing.T, dsn, course string, opts ...func(base string, c *api.Config)) *xapiServer {
+	opts = append(opts, func(base string, c *api.Config) { c.BaseURL = base })
+	ts := newTestServer(t, dsn, opts...)
+	ts.createIssuer(t, "versailles")
+	ach := ts.createAchievement(t, ts.Root, "versailles", "Enseigner avec le numérique")
+	ts.must(t, 201, "POST", "/api/v1/mappings", req{Bearer: ts.Root, JSON: map[string]any{"activity": course, "achievement": ach}})
+	var out struct{ Key, Secret string }
+	ts.must(t, http.StatusCreated, "POST", "/api/v1/lms-clients", req{Bearer: ts.Root, JSON: map[string]string{"name": "Magistère Versailles", "issuer": "versailles"}}).json(t, &out)
+	return &xapiServer{testServer: ts, key: out.Key, secret: out.Secret, ach: ach}
 }
 
 func eachXAPI(t *testing.T, f func(t *testing.T, xs *xapiServer)) {
@@ -147,71 +162,80 @@ func TestXAPIAbout(t *testing.T) {
 // Bad statements get the status the xAPI specification gives, a message
 // naming the problem, and nothing is stored or recorded.
 func TestXAPIBadStatements(t *testing.T) {
-	eachXAPI(t, func(t *testing.T, xs *xapiServer) {
-		good := xapitest.CourseCompleted(xapitest.UUID(1), moodleSite, 42, "Cours", learner(1), tc0)
-		xs.must(t, http.StatusOK, "POST", "/xapi/statements", req{Body: xapitest.JSON(good), ContentType: "application/json",
-			Header: map[string]string{"Authorization": lmsBasicAuth(xs.key, xs.secret), "X-Experience-API-Version": "1.0.3"}})
-		before := xs.statements(t)
-		allBefore, _ := xs.rec.counts()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			testXAPIBadStatements(t, newRealXAPIServer(t, b.DSN(t), moodleSite+"/course/view.php?id=42"))
+		})
+	}
+}
 
-		noActor := xapitest.CourseCompleted(xapitest.UUID(2), moodleSite, 42, "Cours", learner(2), tc0)
-		delete(noActor, "actor")
-		unknownVerb := xapitest.CourseCompleted(xapitest.UUID(3), moodleSite, 42, "Cours", learner(3), tc0)
-		unknownVerb["verb"] = map[string]any{"id": "http://adlnet.gov/expapi/verbs/attempted"}
-		changed := xapitest.CourseCompleted(xapitest.UUID(1), moodleSite, 42, "Cours", learner(9), tc0)
-		fresh := xapitest.CourseCompleted(xapitest.UUID(4), moodleSite, 42, "Cours", learner(4), tc0)
-		huge := append([]byte(`[`), []byte(strings.Repeat(`{"a":"`+strings.Repeat("x", 1000)+`"},`, xapi.MaxBody/1000))...)
-		huge = append(huge, []byte(`{}]`)...)
+func testXAPIBadStatements(t *testing.T, xs *xapiServer) {
+	good := xapitest.CourseCompleted(xapitest.UUID(1), moodleSite, 42, "Cours", learner(1), tc0)
+	xs.must(t, http.StatusOK, "POST", "/xapi/statements", req{Body: xapitest.JSON(good), ContentType: "application/json",
+		Header: map[string]string{"Authorization": lmsBasicAuth(xs.key, xs.secret), "X-Experience-API-Version": "1.0.3"}})
+	before := xs.statements(t)
+	if n := xs.credentialCount(t, xs.ach); n != 1 {
+		t.Fatalf("%d credentials after the good statement, want 1", n)
+	}
 
-		for _, c := range []struct {
-			name   string
-			method string
-			path   string
-			body   []byte
-			hdr    map[string]string
-			status int
-			code   string
-			want   string
-		}{
-			{"no actor", "POST", "/xapi/statements", xapitest.JSON([]any{fresh, noActor}), nil, 400, "invalid_statement", "statement [1]: actor: missing"},
-			{"unknown verb", "POST", "/xapi/statements", xapitest.JSON(unknownVerb), nil, 400, "invalid_statement", "verbs/attempted"},
-			{"no version header", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"X-Experience-API-Version": ""}, 400, "xapi_version", "missing"},
-			{"wrong version header", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"X-Experience-API-Version": "0.95"}, 400, "xapi_version", "0.95"},
-			{"oversized body", "POST", "/xapi/statements", huge, nil, 413, "too_large", "larger than"},
-			{"invalid JSON", "POST", "/xapi/statements", []byte(`{"actor": {"mbox": "mailto:a@b.fr"},`), nil, 400, "invalid_statement", "invalid JSON"},
-			{"PUT with another id", "PUT", "/xapi/statements?statementId=" + xapitest.UUID(5), xapitest.JSON(fresh), nil, 400, "invalid_statement", "differs from the statementId"},
-			{"PUT without statementId", "PUT", "/xapi/statements", xapitest.JSON(fresh), nil, 400, "invalid_statement", "statementId"},
-			{"same id, other statement", "POST", "/xapi/statements", xapitest.JSON([]any{fresh, changed}), nil, 409, "conflict", xapitest.UUID(1)},
-			{"no credentials", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": ""}, 401, "unauthenticated", "HTTP Basic"},
-			{"wrong secret", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": lmsBasicAuth(xs.key, xs.secret+"x")}, 401, "unauthenticated", "wrong secret"},
-			{"API token instead", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": "Bearer " + xs.Root}, 401, "unauthenticated", "HTTP Basic"},
-			{"attachments", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Content-Type": "multipart/mixed; boundary=x"}, 400, "invalid_statement", "attachments"},
-		} {
-			res := xs.send(t, c.method, c.path, c.body, c.hdr)
-			wantError(t, c.name, res, c.status, c.code, "-")
-			if !strings.Contains(string(res.Body), c.want) {
-				t.Errorf("%s: %s, want a message with %q", c.name, res, c.want)
-			}
-			if c.status == 401 && res.Header.Get("WWW-Authenticate") == "" {
-				t.Errorf("%s: 401 without WWW-Authenticate", c.name)
-			}
-		}
-		if n := xs.statements(t); n != before {
-			t.Errorf("%d statements stored after refused requests, want %d", n, before)
-		}
-		if all, _ := xs.rec.counts(); all != allBefore {
-			t.Errorf("refused requests recorded %d completions", all-allBefore)
-		}
+	noActor := xapitest.CourseCompleted(xapitest.UUID(2), moodleSite, 42, "Cours", learner(2), tc0)
+	delete(noActor, "actor")
+	unknownVerb := xapitest.CourseCompleted(xapitest.UUID(3), moodleSite, 42, "Cours", learner(3), tc0)
+	unknownVerb["verb"] = map[string]any{"id": "http://adlnet.gov/expapi/verbs/attempted"}
+	changed := xapitest.CourseCompleted(xapitest.UUID(1), moodleSite, 42, "Cours", learner(9), tc0)
+	fresh := xapitest.CourseCompleted(xapitest.UUID(4), moodleSite, 42, "Cours", learner(4), tc0)
+	huge := append([]byte(`[`), []byte(strings.Repeat(`{"a":"`+strings.Repeat("x", 1000)+`"},`, xapi.MaxBody/1000))...)
+	huge = append(huge, []byte(`{}]`)...)
 
-		// A revoked client is refused at once.
-		var list struct{ Clients []struct{ ID, Key string } }
-		xs.must(t, http.StatusOK, "GET", "/api/v1/lms-clients?issuer=versailles", req{Bearer: xs.Root}).json(t, &list)
-		if len(list.Clients) != 1 || list.Clients[0].Key != xs.key {
-			t.Fatalf("clients %+v", list)
+	for _, c := range []struct {
+		name   string
+		method string
+		path   string
+		body   []byte
+		hdr    map[string]string
+		status int
+		code   string
+		want   string
+	}{
+		{"no actor", "POST", "/xapi/statements", xapitest.JSON([]any{fresh, noActor}), nil, 400, "invalid_statement", "statement [1]: actor: missing"},
+		{"unknown verb", "POST", "/xapi/statements", xapitest.JSON(unknownVerb), nil, 400, "invalid_statement", "verbs/attempted"},
+		{"no version header", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"X-Experience-API-Version": ""}, 400, "xapi_version", "missing"},
+		{"wrong version header", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"X-Experience-API-Version": "0.95"}, 400, "xapi_version", "0.95"},
+		{"oversized body", "POST", "/xapi/statements", huge, nil, 413, "too_large", "larger than"},
+		{"invalid JSON", "POST", "/xapi/statements", []byte(`{"actor": {"mbox": "mailto:a@b.fr"},`), nil, 400, "invalid_statement", "invalid JSON"},
+		{"PUT with another id", "PUT", "/xapi/statements?statementId=" + xapitest.UUID(5), xapitest.JSON(fresh), nil, 400, "invalid_statement", "differs from the statementId"},
+		{"PUT without statementId", "PUT", "/xapi/statements", xapitest.JSON(fresh), nil, 400, "invalid_statement", "statementId"},
+		{"same id, other statement", "POST", "/xapi/statements", xapitest.JSON([]any{fresh, changed}), nil, 409, "conflict", xapitest.UUID(1)},
+		{"no credentials", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": ""}, 401, "unauthenticated", "HTTP Basic"},
+		{"wrong secret", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": lmsBasicAuth(xs.key, xs.secret+"x")}, 401, "unauthenticated", "wrong secret"},
+		{"API token instead", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Authorization": "Bearer " + xs.Root}, 401, "unauthenticated", "HTTP Basic"},
+		{"attachments", "POST", "/xapi/statements", xapitest.JSON(fresh), map[string]string{"Content-Type": "multipart/mixed; boundary=x"}, 400, "invalid_statement", "attachments"},
+	} {
+		res := xs.send(t, c.method, c.path, c.body, c.hdr)
+		wantError(t, c.name, res, c.status, c.code, "-")
+		if !strings.Contains(string(res.Body), c.want) {
+			t.Errorf("%s: %s, want a message with %q", c.name, res, c.want)
 		}
-		xs.must(t, http.StatusNoContent, "DELETE", "/api/v1/lms-clients/"+list.Clients[0].ID, req{Bearer: xs.Root})
-		wantError(t, "revoked client", xs.send(t, "POST", "/xapi/statements", xapitest.JSON(fresh), nil), 401, "unauthenticated", "-")
-	})
+		if c.status == 401 && res.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: 401 without WWW-Authenticate", c.name)
+		}
+	}
+	if n := xs.statements(t); n != before {
+		t.Errorf("%d statements stored after refused requests, want %d", n, before)
+	}
+	if n := xs.credentialCount(t, xs.ach); n != 1 {
+		t.Errorf("%d credentials after refused requests, want 1", n)
+	}
+
+	// A revoked client is refused at once.
+	var list struct{ Clients []struct{ ID, Key string } }
+	xs.must(t, http.StatusOK, "GET", "/api/v1/lms-clients?issuer=versailles", req{Bearer: xs.Root}).json(t, &list)
+	if len(list.Clients) != 1 || list.Clients[0].Key != xs.key {
+		t.Fatalf("clients %+v", list)
+	}
+	xs.must(t, http.StatusNoContent, "DELETE", "/api/v1/lms-clients/"+list.Clients[0].ID, req{Bearer: xs.Root})
+	wantError(t, "revoked client", xs.send(t, "POST", "/xapi/statements", xapitest.JSON(fresh), nil), 401, "unauthenticated", "-")
 }
 
 // Moodle-shaped statements for 50 learners, single and batched, then

@@ -159,8 +159,8 @@ func (s *Service) Save(ctx context.Context, c Client, body []byte, putID string)
 			return nil, res, &Error{Index: 0, Path: "id", Reason: fmt.Sprintf("%s differs from the statementId parameter %s", sts[0].ID, putID)}
 		}
 	}
-	// The same id twice in one batch: the same statement is kept once,
-	// two different ones are refused.
+	// The same id twice in one batch is refused, as the xAPI
+	// specification advises (Part Three, 2.1.2): one of them is a mistake.
 	seen := make(map[string]int, len(sts))
 	ids := make([]string, len(sts))
 	stored := make([]Stored, 0, len(sts))
@@ -169,10 +169,7 @@ func (s *Service) Save(ctx context.Context, c Client, body []byte, putID string)
 	for i, st := range sts {
 		ids[i] = st.ID
 		if j, ok := seen[st.ID]; ok {
-			if sts[j].Hash != st.Hash {
-				return nil, res, &Error{Index: i, Batch: true, Path: "id", Reason: fmt.Sprintf("%s is also the id of statement [%d], which differs", st.ID, j)}
-			}
-			continue
+			return nil, res, &Error{Index: i, Batch: true, Path: "id", Reason: fmt.Sprintf("%s is also the id of statement [%d]: each statement of a batch needs its own id", st.ID, j)}
 		}
 		seen[st.ID] = i
 		stored = append(stored, Stored{ID: st.ID, Hash: st.Hash, JSON: st.JSON, Client: c.ID, Stored: at})
