@@ -294,6 +294,17 @@ func TestVerdicts(t *testing.T) {
 			t.Errorf("message %q", o.Message)
 		}
 
+		// The credential inside altered too (six hours become sixty): still
+		// recognised by its id, reported modified, and the message says the
+		// proof itself was tampered with.
+		cred, _ := attest.ExtractCredential(pdf)
+		forged := bytes.Replace(cred, []byte(`"value":"6"`), []byte(`"value":"60"`), 1)
+		forgedPDF := fmt.Appendf(nil, "%%PDF-1.7\n1 0 obj << /Type /EmbeddedFile /Length %d >>\nstream\n%s\nendstream\nendobj\n", len(forged), forged)
+		o = verdict("forged.pdf", forgedPDF)
+		if o.Verdict != attest.VerdictModified || !strings.Contains(o.Message, "altérée") || o.Authentic.Training.HoursInPerson != 6 {
+			t.Errorf("forged credential: %s %q", o.Verdict, o.Message)
+		}
+
 		// The code and the QR link.
 		o, err := f.svc.VerifyCode(ctx, strings.ToLower(attest.FormatCode(a.Code)))
 		if err != nil || o.Verdict != attest.VerdictValid {
@@ -347,7 +358,6 @@ func TestVerdicts(t *testing.T) {
 			t.Errorf("code after revocation: %+v", o)
 		}
 		// The credential alone (JSON) says the same.
-		cred, _ := attest.ExtractCredential(pdf)
 		if o := verdict("a.json", cred); o.Verdict != attest.VerdictRevoked {
 			t.Errorf("credential after revocation: %s", o.Verdict)
 		}
@@ -523,7 +533,7 @@ func benchBatch(b *testing.B, n int) {
 		sess.Participants[i].Present = true
 	}
 	var size int64
-	cpu0 := cpuTime()
+	cpu0 := attest.CPUTime()
 	for b.Loop() {
 		bt, err := f.svc.StartBatch(ctx, "bench", sess)
 		if err != nil {
@@ -541,7 +551,7 @@ func benchBatch(b *testing.B, n int) {
 			size = max(size, a.PDFSize)
 		}
 	}
-	cpu := cpuTime() - cpu0
+	cpu := attest.CPUTime() - cpu0
 	total := float64(n) * float64(b.N)
 	b.ReportMetric(total/b.Elapsed().Seconds(), "attestations/s")
 	// CPU time of the whole process (every goroutine, GC included) per
