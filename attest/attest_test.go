@@ -8,6 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	pngenc "image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -483,6 +486,37 @@ func TestAttendanceReport(t *testing.T) {
 		if !strings.Contains(squeeze(text), squeeze(want)) {
 			t.Errorf("the report does not show %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestSignatureImage: the signatory's scanned signature is drawn on the
+// attestation, and the record does not keep a copy.
+func TestSignatureImage(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	img := image.NewGray(image.Rect(0, 0, 120, 40))
+	for x := range 120 {
+		img.SetGray(x, 20+x%7, color.Gray{})
+	}
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	r := request()
+	r.Signatory.Image = png.Bytes()
+	a, err := f.svc.Issue(ctx, "test", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := f.svc.PDF(ctx, a)
+	if !bytes.Contains(pdf, []byte("/Subtype /Image")) {
+		t.Error("no image in the PDF")
+	}
+	if a.Fields.Training.Signatory.Image != nil {
+		t.Error("the record keeps the signature image")
+	}
+	if _, err := attest.ExtractCredential(pdf); err != nil {
+		t.Error(err)
 	}
 }
 
