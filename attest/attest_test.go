@@ -420,19 +420,25 @@ func session(n int) attest.Session {
 func TestBatchZip(t *testing.T) {
 	each(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		sess := session(350) // 300 present
+		// 300 present of 350 on SQLite; PostgreSQL runs the same path
+		// with fewer, to keep the suite's time in check.
+		n, present := 350, 300
+		if strings.HasSuffix(t.Name(), "postgres") {
+			n, present = 35, 30
+		}
+		sess := session(n)
 		b, err := f.svc.StartBatch(ctx, "test", sess)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Total != 300 || b.State != attest.BatchQueued {
+		if b.Total != present || b.State != attest.BatchQueued {
 			t.Fatalf("batch %+v", b)
 		}
 		if n, err := f.svc.RunPendingBatches(ctx); err != nil || n != 1 {
 			t.Fatalf("ran %d batches: %v", n, err)
 		}
 		b, err = f.svc.Batch(ctx, b.ID)
-		if err != nil || b.State != attest.BatchDone || b.Done != 300 || b.Failed != 0 {
+		if err != nil || b.State != attest.BatchDone || b.Done != present || b.Failed != 0 {
 			t.Fatalf("batch after run: %+v %v", b, err)
 		}
 		var buf bytes.Buffer
@@ -443,7 +449,7 @@ func TestBatchZip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(zr.File) != 300 {
+		if len(zr.File) != present {
 			t.Fatalf("%d files in the ZIP", len(zr.File))
 		}
 		seen := map[string]bool{}
