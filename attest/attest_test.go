@@ -477,6 +477,55 @@ func TestBatchZip(t *testing.T) {
 	})
 }
 
+// TestBatchResumes: a node died after signing part of a chunk and before
+// storing its attestations; the batch, taken over, delivers those
+// credentials instead of signing them again.
+func TestBatchResumes(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	sess := session(20)
+	for i := range sess.Participants {
+		sess.Participants[i].Present = true
+	}
+	b, err := f.svc.StartBatch(ctx, "test", sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the dead node signed: the first three participants.
+	var rs []issuing.RecipientInput
+	for _, p := range sess.Participants[:3] {
+		rs = append(rs, issuing.RecipientInput{Email: p.Email, Name: p.Name})
+	}
+	p, err := f.iss.Prepare(ctx, issuing.AwardRequest{Achievement: b.Achievement, Recipients: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphans, err := f.iss.Award(ctx, "test", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+		t.Fatal(err)
+	}
+	as, err := f.db.BatchAttestations(ctx, b.ID)
+	if err != nil || len(as) != 20 {
+		t.Fatalf("%d attestations: %v", len(as), err)
+	}
+	for i, o := range orphans {
+		if as[i].CredentialID != o.ID {
+			t.Errorf("row %d: credential %s, the one already signed was %s", i+1, as[i].CredentialID, o.ID)
+		}
+	}
+	if _, total, _ := f.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: b.Achievement}); total != 20 {
+		t.Errorf("%d credentials for 20 participants", total)
+	}
+	dup := session(2)
+	dup.Participants[1].Email = strings.ToUpper(dup.Participants[0].Email)
+	if _, err := f.svc.StartBatch(ctx, "test", dup); err == nil || !strings.Contains(err.Error(), "participants[1].email") {
+		t.Errorf("the same participant twice: %v", err)
+	}
+}
+
 func TestAttendanceReport(t *testing.T) {
 	sess := session(40)
 	pdf, err := attest.AttendanceReport(sess, "Académie de Lyon", time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))

@@ -201,15 +201,32 @@ func (tr *training) award(learners []Learner) issuing.AwardRequest {
 }
 
 // issueAll signs one credential per learner and renders their PDFs, in
-// parallel; nothing is stored but the credentials and the PDF files.
-func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner) ([]Attestation, error) {
-	p, err := s.iss.Prepare(ctx, tr.award(learners))
-	if err != nil {
-		return nil, err
+// parallel; nothing is stored but the credentials. signed holds
+// credentials already issued to some of them (by e-mail), which are
+// delivered instead of signing again.
+func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner, signed map[string]issuing.Credential) ([]Attestation, error) {
+	creds := make([]issuing.Credential, len(learners))
+	var todo []Learner
+	var at []int
+	for i, l := range learners {
+		if c, ok := signed[badges.NormalizeEmail(l.Email)]; ok {
+			creds[i] = c
+			continue
+		}
+		todo, at = append(todo, l), append(at, i)
 	}
-	creds, err := s.iss.Award(ctx, actor, p)
-	if err != nil {
-		return nil, err
+	if len(todo) > 0 {
+		p, err := s.iss.Prepare(ctx, tr.award(todo))
+		if err != nil {
+			return nil, err
+		}
+		fresh, err := s.iss.Award(ctx, actor, p)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range fresh {
+			creds[at[k]] = c
+		}
 	}
 	out := make([]Attestation, len(creds))
 	errs := make([]error, len(creds))
@@ -265,7 +282,7 @@ func (s *Service) Issue(ctx context.Context, actor string, req Request) (*Attest
 	if err != nil {
 		return nil, err
 	}
-	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner})
+	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner}, nil)
 	if err != nil {
 		return nil, err
 	}
