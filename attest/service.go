@@ -235,7 +235,7 @@ func (s *Service) issueAll(ctx context.Context, actor string, tr *training, lear
 	for range min(runtime.GOMAXPROCS(0), len(creds)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = s.renderOne(ctx, actor, tr, learners[i], creds[i])
+				out[i], errs[i] = s.renderOne(actor, tr, learners[i], creds[i])
 			}
 		})
 	}
@@ -250,7 +250,9 @@ func (s *Service) issueAll(ctx context.Context, actor string, tr *training, lear
 	return out, nil
 }
 
-func (s *Service) renderOne(ctx context.Context, actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
+// renderOne makes the attestation of one signed credential: its record
+// and its PDF.
+func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
 	a := Attestation{ID: newUUID(), Code: newCode(), Issuer: tr.issuer.Slug, CredentialID: c.ID,
 		LearnerEmail: badges.NormalizeEmail(l.Email), LearnerName: strings.TrimSpace(l.Name), CreatedBy: actor, CreatedAt: s.now()}
 	t := tr.t
