@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/issuing"
 )
 
@@ -104,11 +105,19 @@ func (sess *Session) check() error {
 	if len(sess.Participants) > MaxParticipants {
 		return inputErr("participants", "at most %d participants in one session", MaxParticipants)
 	}
+	seen := make(map[string]bool, len(sess.Participants))
 	for i, p := range sess.Participants {
 		f := fmt.Sprintf("participants[%d]", i)
 		if err := checkLearner(f, Learner{Email: p.Email, Name: p.Name}); err != nil {
 			return err
 		}
+		// One row per person: the e-mail address identifies a
+		// participant's credential when a batch resumes.
+		e := badges.NormalizeEmail(p.Email)
+		if seen[e] {
+			return inputErr(f+".email", "%s is already a participant of the session", p.Email)
+		}
+		seen[e] = true
 		if err := checkText(f+".establishment", p.Establishment, false); err != nil {
 			return err
 		}
@@ -233,9 +242,13 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 	if cursor >= len(learners) {
 		return s.store.CreateAttestations(ctx, nil, &BatchProgress{BatchID: b.ID, Finish: true})
 	}
+	signed, err := s.unattested(ctx, b)
+	if err != nil {
+		return err
+	}
 	for ; cursor < len(learners); cursor += batchChunk {
 		end := min(cursor+batchChunk, len(learners))
-		as, err := s.issueAll(ctx, b.CreatedBy, tr, learners[cursor:end])
+		as, err := s.issueAll(ctx, b.CreatedBy, tr, learners[cursor:end], signed)
 		var in *issuing.InputError
 		var ain *InputError
 		if errors.As(err, &in) || errors.As(err, &ain) {
@@ -256,6 +269,36 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 	}
 	s.log.InfoContext(ctx, "attestation batch done", "id", b.ID, "issuer", b.Issuer, "attestations", len(learners))
 	return nil
+}
+
+// unattested finds the credentials a batch signed whose attestations were
+// never stored (the node died between the two): the achievement is the
+// batch's own, so every credential of it belongs to the batch. They are
+// delivered on resumption rather than signed a second time.
+func (s *Service) unattested(ctx context.Context, b *Batch) (map[string]issuing.Credential, error) {
+	done, err := s.store.BatchAttestations(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	attested := make(map[string]bool, len(done))
+	for _, a := range done {
+		attested[a.CredentialID] = true
+	}
+	out := map[string]issuing.Credential{}
+	for offset := 0; ; offset += 500 {
+		page, _, err := s.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: b.Achievement, Limit: 500, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page {
+			if !attested[c.ID] && c.State == issuing.StateActive {
+				out[c.RecipientEmail] = c
+			}
+		}
+		if len(page) < 500 {
+			return out, nil
+		}
+	}
 }
 
 // WriteZip writes the PDFs of a batch's attestations as one ZIP, in the

@@ -11,6 +11,7 @@ func BenchmarkRender(b *testing.B) {
 		cred[i] = 'a' + byte(i%26)
 	}
 	var size int
+	cpu0 := cpuTime()
 	for b.Loop() {
 		pdf, err := render(rendering{Fields: fl, Code: "ABCD2345XY", VerifyURL: "https://formation.example.fr/v/ABCD2345XY", Credential: cred})
 		if err != nil {
@@ -19,4 +20,5 @@ func BenchmarkRender(b *testing.B) {
 		size = len(pdf)
 	}
 	b.ReportMetric(float64(size), "bytes/pdf")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/pdf")
 }

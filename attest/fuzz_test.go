@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +34,13 @@ func deflate(b []byte) []byte {
 	return z.Bytes()
 }
 
+var hostileOnce = sync.OnceValue(makeHostile)
+
 // hostile PDFs: each is a seed of the fuzz target and a case of the test.
-func hostile() map[string][]byte {
-	bomb := deflate(bytes.Repeat([]byte("{"), 64<<20)) // inflates to 64 MiB
+func hostile() map[string][]byte { return hostileOnce() }
+
+func makeHostile() map[string][]byte {
+	bomb := deflate(bytes.Repeat([]byte("{"), 2*badges.MaxCredentialSize)) // inflates past the cap
 	many := "%PDF-1.7\n" + strings.Repeat("1 0 obj << /Type /EmbeddedFile /Length 5 >>\nstream\nhello\nendstream endobj\n", 200)
 	return map[string][]byte{
 		"empty":        []byte("%PDF-"),

@@ -187,7 +187,7 @@ func checkHours(field string, v float64) error {
 	return nil
 }
 
-// check validates a training; prefix names its fields in errors.
+// check validates a training, naming the field at fault.
 func (t *Training) check() error {
 	if err := checkText("title", t.Title, true); err != nil {
 		return err

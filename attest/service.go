@@ -201,15 +201,32 @@ func (tr *training) award(learners []Learner) issuing.AwardRequest {
 }
 
 // issueAll signs one credential per learner and renders their PDFs, in
-// parallel; nothing is stored but the credentials and the PDF files.
-func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner) ([]Attestation, error) {
-	p, err := s.iss.Prepare(ctx, tr.award(learners))
-	if err != nil {
-		return nil, err
+// parallel; nothing is stored but the credentials. signed holds
+// credentials already issued to some of them (by e-mail), which are
+// delivered instead of signing again.
+func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner, signed map[string]issuing.Credential) ([]Attestation, error) {
+	creds := make([]issuing.Credential, len(learners))
+	var todo []Learner
+	var at []int
+	for i, l := range learners {
+		if c, ok := signed[badges.NormalizeEmail(l.Email)]; ok {
+			creds[i] = c
+			continue
+		}
+		todo, at = append(todo, l), append(at, i)
 	}
-	creds, err := s.iss.Award(ctx, actor, p)
-	if err != nil {
-		return nil, err
+	if len(todo) > 0 {
+		p, err := s.iss.Prepare(ctx, tr.award(todo))
+		if err != nil {
+			return nil, err
+		}
+		fresh, err := s.iss.Award(ctx, actor, p)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range fresh {
+			creds[at[k]] = c
+		}
 	}
 	out := make([]Attestation, len(creds))
 	errs := make([]error, len(creds))
@@ -218,7 +235,7 @@ func (s *Service) issueAll(ctx context.Context, actor string, tr *training, lear
 	for range min(runtime.GOMAXPROCS(0), len(creds)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = s.renderOne(ctx, actor, tr, learners[i], creds[i])
+				out[i], errs[i] = s.renderOne(actor, tr, learners[i], creds[i])
 			}
 		})
 	}
@@ -233,7 +250,9 @@ func (s *Service) issueAll(ctx context.Context, actor string, tr *training, lear
 	return out, nil
 }
 
-func (s *Service) renderOne(ctx context.Context, actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
+// renderOne makes the attestation of one signed credential: its record
+// and its PDF.
+func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
 	a := Attestation{ID: newUUID(), Code: newCode(), Issuer: tr.issuer.Slug, CredentialID: c.ID,
 		LearnerEmail: badges.NormalizeEmail(l.Email), LearnerName: strings.TrimSpace(l.Name), CreatedBy: actor, CreatedAt: s.now()}
 	t := tr.t
@@ -265,7 +284,7 @@ func (s *Service) Issue(ctx context.Context, actor string, req Request) (*Attest
 	if err != nil {
 		return nil, err
 	}
-	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner})
+	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner}, nil)
 	if err != nil {
 		return nil, err
 	}

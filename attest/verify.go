@@ -94,6 +94,9 @@ func judge(o *Outcome, c *issuing.Credential, r *badges.Report) {
 	if o.Modified && o.Verdict != VerdictModified {
 		o.Message += " De plus, ce fichier n'est pas celui qui a été délivré."
 	}
+	if o.Modified && bad && failed.Name != "valid-until" {
+		o.Message += " L'attestation numérique jointe a elle aussi été altérée (" + failed.Name + ")."
+	}
 }
 
 // VerifyFile verifies an uploaded file: an attestation PDF, a baked badge
