@@ -512,7 +512,7 @@ func TestEmailIdentities(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids, _ = e.svc.Identities(ctx, "u1")
-	if fmt.Sprint(ids) != "[anne@example.org anne.perso@example.org]" {
+	if fmt.Sprint(ids) != "[anne.perso@example.org anne@example.org]" {
 		t.Fatalf("identities = %v", ids)
 	}
 	// u2 cannot take it.
