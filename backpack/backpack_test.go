@@ -543,3 +543,40 @@ func bakeOB2PNG(t *testing.T, payload []byte) []byte {
 	out = append(out, chunk...)
 	return append(out, raw[iend:]...)
 }
+
+// The 1EdTech CLR 2.0 vector imports with its proof verified and exports
+// unchanged (its nested credential writes types as strings, which the OB
+// 3.0 schema refuses: the report says so); the
+// CLR records Insigne signs use the same CLR context (embedded, never
+// fetched: jsonld/contexts).
+func TestCLRVectorImports(t *testing.T) {
+	e := newEnv(t, nil)
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "vectors", "clr2-impl-guide", "signed-credential.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := e.svc.Import(context.Background(), "u1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep badges.Report
+	json.Unmarshal(it.Report, &rep)
+	if c, ok := rep.Check("proof"); !ok || !c.OK {
+		t.Fatalf("CLR vector proof: %s", it.Report)
+	}
+	out, _, err := e.svc.Export(context.Background(), "u1", it.ID, "json")
+	if err != nil || !bytes.Equal(out, bytes.TrimSpace(in)) {
+		t.Fatalf("CLR vector export differs: %v", err)
+	}
+	var doc struct {
+		Context []any `json:"@context"`
+	}
+	json.Unmarshal(in, &doc)
+	found := false
+	for _, c := range doc.Context {
+		found = found || c == badges.ContextCLR201
+	}
+	if !found {
+		t.Fatalf("the vector's contexts %v do not hold %s, which Insigne's CLR records use", doc.Context, badges.ContextCLR201)
+	}
+}
