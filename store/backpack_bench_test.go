@@ -68,7 +68,7 @@ func BenchmarkBackpackListing(b *testing.B) {
 			mkIssuer(b, db, "ac-lyon")
 			mkAchievement(b, db, "ac-lyon", "a1")
 			start := time.Now()
-			if err := db.BenchSeedBackpack(ctx, "ac-lyon", "a1", learners, perLearner); err != nil {
+			if err := db.SeedBackpack(ctx, "ac-lyon", "a1", learners, perLearner); err != nil {
 				b.Fatal(err)
 			}
 			b.Logf("seeded %d credentials for %d learners in %v", learners*perLearner, learners, time.Since(start).Round(time.Second))
