@@ -302,8 +302,13 @@ func (s *ob2Server) assertion(path string, revoked bool) map[string]any {
 
 func (s *ob2Server) signed(t *testing.T, id string) []byte {
 	t.Helper()
+	return s.signedFor(t, id, map[string]any{"type": "email", "hashed": false, "identity": "anne@example.org"})
+}
+
+func (s *ob2Server) signedFor(t *testing.T, id string, recipient map[string]any) []byte {
+	t.Helper()
 	a := map[string]any{"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": id,
-		"recipient": map[string]any{"type": "email", "hashed": false, "identity": "anne@example.org"},
+		"recipient": recipient,
 		"badge":     s.URL + "/badge", "issuedOn": "2024-03-01T10:00:00Z",
 		"verification": map[string]any{"type": "signed", "creator": s.URL + "/key"}}
 	payload, _ := json.Marshal(a)
@@ -347,6 +352,12 @@ func TestOB2HostedAndSigned(t *testing.T) {
 	}
 	hosted, _ := json.Marshal(srv.assertion("/assertions/1", false))
 	check("hosted JSON", hosted, "valid", "")
+	// The hosted copy is the truth: a submitted copy naming someone else
+	// is checked as the issuer hosts it.
+	forged := srv.assertion("/assertions/1", false)
+	forged["recipient"] = map[string]any{"type": "email", "hashed": false, "identity": "someone@example.org"}
+	forgedJSON, _ := json.Marshal(forged)
+	check("hosted JSON, edited recipient", forgedJSON, "valid", "")
 	check("revoked: true", []byte(srv.URL+"/assertions/revoked"), "invalid", "revoked")
 	check("410 Gone", []byte(srv.URL+"/assertions/gone"), "invalid", "revoked")
 	gone := srv.assertion("/assertions/gone", false)
@@ -354,6 +365,22 @@ func TestOB2HostedAndSigned(t *testing.T) {
 	check("410 Gone from JSON", goneJSON, "invalid", "revoked")
 	check("signed", srv.signed(t, "urn:uuid:ok-signed"), "valid", "")
 	check("signed, on the revocation list", srv.signed(t, "urn:uuid:revoked-signed"), "invalid", "revoked")
+
+	// Someone else's assertion is kept, with a warning; a hashed identity
+	// (salted) is matched.
+	for _, c := range []struct {
+		recipient map[string]any
+		verdict   string
+	}{
+		{map[string]any{"type": "email", "hashed": false, "identity": "someone@example.org"}, "warnings"},
+		{map[string]any{"type": "email", "hashed": true, "salt": "sel", "identity": badges.HashIdentity("anne@example.org", "sel")}, "valid"},
+		{map[string]any{"type": "email", "hashed": true, "salt": "sel", "identity": badges.HashIdentity("someone@example.org", "sel")}, "warnings"},
+	} {
+		it := check(fmt.Sprint("recipient ", c.recipient), srv.signedFor(t, "urn:uuid:r-"+fmt.Sprint(c.recipient["identity"]), c.recipient), c.verdict, "")
+		if !strings.Contains(string(it.Report), `"name":"recipient"`) {
+			t.Fatalf("no recipient check: %s", it.Report)
+		}
+	}
 
 	// A tampered signature is refused outright: nothing verifiable.
 	bad := srv.signed(t, "urn:uuid:x")

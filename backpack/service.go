@@ -250,6 +250,7 @@ func (s *Service) Reverify(ctx context.Context, limit int) (int, error) {
 			s.log.WarnContext(ctx, "backpack: re-verification failed", "item", it.ID, "err", err)
 			v = &verified{report: &badges.Report{Verdict: badges.Invalid, Checks: []badges.Check{{Name: "parse", Message: err.Error()}}}}
 		}
+		s.checkRecipient(ctx, it.UserID, v.recipientDoc(), v.report)
 		if err := s.store.SetVerification(ctx, it.ID, string(v.report.Verdict), statusOf(v.report), reportJSON(v.report), s.now()); err != nil {
 			return 0, err
 		}
