@@ -31,6 +31,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/badges/bake"
 	"github.com/insigne/insigne/fetch"
+	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/jsonld"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
@@ -605,5 +606,44 @@ func TestCLRVectorImports(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the vector's contexts %v do not hold %s, which Insigne's CLR records use", doc.Context, badges.ContextCLR201)
+	}
+}
+
+// An issued credential past its validUntil reads as expired; a revoked
+// one as revoked; both stay in the backpack.
+func TestIssuedStatus(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if err := e.db.CreateIssuer(ctx, issuing.Issuer{Slug: "ac-lyon", Name: "Académie de Lyon", CreatedAt: e.now}, nil, issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateAchievement(ctx, issuing.Achievement{ID: "a1", Issuer: "ac-lyon", Version: 1, Data: json.RawMessage(`{"name":"Coopérer"}`), CreatedAt: e.now}, issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(id string, idx int, signed string) issuing.Credential {
+		return issuing.Credential{ID: id, Issuer: "ac-lyon", AchievementID: "a1", AchievementVersion: 1, RecipientEmail: "anne@example.org",
+			StatusList: 0, StatusIndex: idx, State: issuing.StateActive, Signed: json.RawMessage(signed), CreatedAt: e.now}
+	}
+	if err := e.db.InsertCredentials(ctx, []issuing.Credential{
+		mk("c-old", 1, `{"validUntil":"2020-01-01T00:00:00Z"}`),
+		mk("c-ok", 2, `{"validUntil":"2999-01-01T00:00:00Z"}`),
+		mk("c-rev", 3, `{}`),
+	}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetCredentialState(ctx, "c-rev", issuing.StateRevoked, "erreur", issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][2]string{"c-old": {"invalid", "expired"}, "c-ok": {"valid", ""}, "c-rev": {"invalid", "revoked"}} {
+		it, err := e.svc.Get(ctx, "u1", id)
+		if err != nil || it.Verdict != want[0] || it.Status != want[1] || it.Name != "Coopérer" {
+			t.Errorf("%s: %+v %v, want %v", id, it, err, want)
+		}
+	}
+	if _, total, _ := e.svc.List(ctx, "u1", backpack.Query{}); total != 3 {
+		t.Fatalf("listing holds %d", total)
+	}
+	if _, err := e.svc.Get(ctx, "u2", "c-ok"); !errors.Is(err, backpack.ErrNotFound) {
+		t.Fatalf("u2 reads Anne's issued credential: %v", err)
 	}
 }

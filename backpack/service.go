@@ -197,8 +197,18 @@ func (s *Service) fill(it *Item) {
 	it.Verdict = string(badges.Valid)
 	if it.Status != "" && it.Status != "active" {
 		it.Verdict = string(badges.Invalid)
-	} else {
-		it.Status = ""
+		return
+	}
+	it.Status = ""
+	// An achievement with a validity period: past it, the credential has
+	// expired (read when the credential itself is, not in listings).
+	var d struct {
+		ValidUntil string `json:"validUntil"`
+	}
+	if len(it.Payload) > 0 && json.Unmarshal(it.Payload, &d) == nil && d.ValidUntil != "" {
+		if until, err := time.Parse(time.RFC3339Nano, d.ValidUntil); err == nil && !s.now().Before(until) {
+			it.Verdict, it.Status = string(badges.Invalid), "expired"
+		}
 	}
 }
 
