@@ -31,6 +31,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/badges/bake"
 	"github.com/insigne/insigne/fetch"
+	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/jsonld"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
@@ -302,8 +303,13 @@ func (s *ob2Server) assertion(path string, revoked bool) map[string]any {
 
 func (s *ob2Server) signed(t *testing.T, id string) []byte {
 	t.Helper()
+	return s.signedFor(t, id, map[string]any{"type": "email", "hashed": false, "identity": "anne@example.org"})
+}
+
+func (s *ob2Server) signedFor(t *testing.T, id string, recipient map[string]any) []byte {
+	t.Helper()
 	a := map[string]any{"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": id,
-		"recipient": map[string]any{"type": "email", "hashed": false, "identity": "anne@example.org"},
+		"recipient": recipient,
 		"badge":     s.URL + "/badge", "issuedOn": "2024-03-01T10:00:00Z",
 		"verification": map[string]any{"type": "signed", "creator": s.URL + "/key"}}
 	payload, _ := json.Marshal(a)
@@ -347,6 +353,12 @@ func TestOB2HostedAndSigned(t *testing.T) {
 	}
 	hosted, _ := json.Marshal(srv.assertion("/assertions/1", false))
 	check("hosted JSON", hosted, "valid", "")
+	// The hosted copy is the truth: a submitted copy naming someone else
+	// is checked as the issuer hosts it.
+	forged := srv.assertion("/assertions/1", false)
+	forged["recipient"] = map[string]any{"type": "email", "hashed": false, "identity": "someone@example.org"}
+	forgedJSON, _ := json.Marshal(forged)
+	check("hosted JSON, edited recipient", forgedJSON, "valid", "")
 	check("revoked: true", []byte(srv.URL+"/assertions/revoked"), "invalid", "revoked")
 	check("410 Gone", []byte(srv.URL+"/assertions/gone"), "invalid", "revoked")
 	gone := srv.assertion("/assertions/gone", false)
@@ -354,6 +366,22 @@ func TestOB2HostedAndSigned(t *testing.T) {
 	check("410 Gone from JSON", goneJSON, "invalid", "revoked")
 	check("signed", srv.signed(t, "urn:uuid:ok-signed"), "valid", "")
 	check("signed, on the revocation list", srv.signed(t, "urn:uuid:revoked-signed"), "invalid", "revoked")
+
+	// Someone else's assertion is kept, with a warning; a hashed identity
+	// (salted) is matched.
+	for _, c := range []struct {
+		recipient map[string]any
+		verdict   string
+	}{
+		{map[string]any{"type": "email", "hashed": false, "identity": "someone@example.org"}, "warnings"},
+		{map[string]any{"type": "email", "hashed": true, "salt": "sel", "identity": badges.HashIdentity("anne@example.org", "sel")}, "valid"},
+		{map[string]any{"type": "email", "hashed": true, "salt": "sel", "identity": badges.HashIdentity("someone@example.org", "sel")}, "warnings"},
+	} {
+		it := check(fmt.Sprint("recipient ", c.recipient), srv.signedFor(t, "urn:uuid:r-"+fmt.Sprint(c.recipient["identity"]), c.recipient), c.verdict, "")
+		if !strings.Contains(string(it.Report), `"name":"recipient"`) {
+			t.Fatalf("no recipient check: %s", it.Report)
+		}
+	}
 
 	// A tampered signature is refused outright: nothing verifiable.
 	bad := srv.signed(t, "urn:uuid:x")
@@ -512,7 +540,7 @@ func TestEmailIdentities(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids, _ = e.svc.Identities(ctx, "u1")
-	if fmt.Sprint(ids) != "[anne@example.org anne.perso@example.org]" {
+	if fmt.Sprint(ids) != "[anne.perso@example.org anne@example.org]" {
 		t.Fatalf("identities = %v", ids)
 	}
 	// u2 cannot take it.
@@ -542,4 +570,80 @@ func bakeOB2PNG(t *testing.T, payload []byte) []byte {
 	out := append([]byte{}, raw[:iend]...)
 	out = append(out, chunk...)
 	return append(out, raw[iend:]...)
+}
+
+// The 1EdTech CLR 2.0 vector imports with its proof verified and exports
+// unchanged (its nested credential writes types as strings, which the OB
+// 3.0 schema refuses: the report says so); the
+// CLR records Insigne signs use the same CLR context (embedded, never
+// fetched: jsonld/contexts).
+func TestCLRVectorImports(t *testing.T) {
+	e := newEnv(t, nil)
+	in, err := os.ReadFile(filepath.Join("..", "testdata", "vectors", "clr2-impl-guide", "signed-credential.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := e.svc.Import(context.Background(), "u1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep badges.Report
+	json.Unmarshal(it.Report, &rep)
+	if c, ok := rep.Check("proof"); !ok || !c.OK {
+		t.Fatalf("CLR vector proof: %s", it.Report)
+	}
+	out, _, err := e.svc.Export(context.Background(), "u1", it.ID, "json")
+	if err != nil || !bytes.Equal(out, bytes.TrimSpace(in)) {
+		t.Fatalf("CLR vector export differs: %v", err)
+	}
+	var doc struct {
+		Context []any `json:"@context"`
+	}
+	json.Unmarshal(in, &doc)
+	found := false
+	for _, c := range doc.Context {
+		found = found || c == badges.ContextCLR201
+	}
+	if !found {
+		t.Fatalf("the vector's contexts %v do not hold %s, which Insigne's CLR records use", doc.Context, badges.ContextCLR201)
+	}
+}
+
+// An issued credential past its validUntil reads as expired; a revoked
+// one as revoked; both stay in the backpack.
+func TestIssuedStatus(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if err := e.db.CreateIssuer(ctx, issuing.Issuer{Slug: "ac-lyon", Name: "Académie de Lyon", CreatedAt: e.now}, nil, issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateAchievement(ctx, issuing.Achievement{ID: "a1", Issuer: "ac-lyon", Version: 1, Data: json.RawMessage(`{"name":"Coopérer"}`), CreatedAt: e.now}, issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(id string, idx int, signed string) issuing.Credential {
+		return issuing.Credential{ID: id, Issuer: "ac-lyon", AchievementID: "a1", AchievementVersion: 1, RecipientEmail: "anne@example.org",
+			StatusList: 0, StatusIndex: idx, State: issuing.StateActive, Signed: json.RawMessage(signed), CreatedAt: e.now}
+	}
+	if err := e.db.InsertCredentials(ctx, []issuing.Credential{
+		mk("c-old", 1, `{"validUntil":"2020-01-01T00:00:00Z"}`),
+		mk("c-ok", 2, `{"validUntil":"2999-01-01T00:00:00Z"}`),
+		mk("c-rev", 3, `{}`),
+	}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetCredentialState(ctx, "c-rev", issuing.StateRevoked, "erreur", issuing.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][2]string{"c-old": {"invalid", "expired"}, "c-ok": {"valid", ""}, "c-rev": {"invalid", "revoked"}} {
+		it, err := e.svc.Get(ctx, "u1", id)
+		if err != nil || it.Verdict != want[0] || it.Status != want[1] || it.Name != "Coopérer" {
+			t.Errorf("%s: %+v %v, want %v", id, it, err, want)
+		}
+	}
+	if _, total, _ := e.svc.List(ctx, "u1", backpack.Query{}); total != 3 {
+		t.Fatalf("listing holds %d", total)
+	}
+	if _, err := e.svc.Get(ctx, "u2", "c-ok"); !errors.Is(err, backpack.ErrNotFound) {
+		t.Fatalf("u2 reads Anne's issued credential: %v", err)
+	}
 }

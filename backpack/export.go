@@ -363,37 +363,53 @@ func (s *Service) Notify(ctx context.Context) (int, error) {
 	if s.mailer == nil {
 		return 0, nil
 	}
-	landed, err := s.store.LandedSince(ctx, s.now().Add(-time.Hour), 200)
-	if err != nil {
-		return 0, err
-	}
 	sent := 0
-	for _, l := range landed {
-		ok, err := s.store.ClaimNotification(ctx, l.CredentialID, s.now())
+	// A bulk award lands thousands at once: page through them (bounded,
+	// the next pass goes on).
+	for range 50 {
+		landed, err := s.store.LandedSince(ctx, s.now().Add(-time.Hour), 200)
 		if err != nil {
 			return sent, err
 		}
-		if !ok || l.RecipientEmail == "" {
-			continue
+		for _, l := range landed {
+			n, err := s.notifyOne(ctx, l)
+			if err != nil {
+				return sent, err
+			}
+			sent += n
 		}
-		var a struct {
-			Name string `json:"name"`
+		if len(landed) < 200 {
+			break
 		}
-		json.Unmarshal(l.AchievementDoc, &a)
-		hello := "Bonjour"
-		if l.RecipientName != "" {
-			hello += " " + l.RecipientName
-		}
-		body := hello + ",\n\n" + l.IssuerName + " vous a décerné le badge « " + a.Name + " ».\n" +
-			"Il est dans votre sac à badges : " + s.base + "/backpack\n" +
-			"Vous pouvez le vérifier à tout moment : " + s.iss.CredentialURL(l.CredentialID) + "\n"
-		if err := s.mailer.Send(ctx, l.RecipientEmail, "Nouveau badge : "+strings.TrimSpace(a.Name), body); err != nil {
-			s.log.WarnContext(ctx, "backpack: notification not sent", "credential", l.CredentialID, "err", err)
-			continue
-		}
-		sent++
 	}
 	return sent, nil
+}
+
+// notifyOne claims and sends one notification: 1 when sent.
+func (s *Service) notifyOne(ctx context.Context, l Landed) (int, error) {
+	ok, err := s.store.ClaimNotification(ctx, l.CredentialID, s.now())
+	if err != nil {
+		return 0, err
+	}
+	if !ok || l.RecipientEmail == "" {
+		return 0, nil
+	}
+	var a struct {
+		Name string `json:"name"`
+	}
+	json.Unmarshal(l.AchievementDoc, &a)
+	hello := "Bonjour"
+	if l.RecipientName != "" {
+		hello += " " + l.RecipientName
+	}
+	body := hello + ",\n\n" + l.IssuerName + " vous a décerné le badge « " + a.Name + " ».\n" +
+		"Il est dans votre sac à badges : " + s.base + "/backpack\n" +
+		"Vous pouvez le vérifier à tout moment : " + s.iss.CredentialURL(l.CredentialID) + "\n"
+	if err := s.mailer.Send(ctx, l.RecipientEmail, "Nouveau badge : "+strings.TrimSpace(a.Name), body); err != nil {
+		s.log.WarnContext(ctx, "backpack: notification not sent", "credential", l.CredentialID, "err", err)
+		return 0, nil
+	}
+	return 1, nil
 }
 
 // Profile returns the learner's Open Badges profile: the one they stored,

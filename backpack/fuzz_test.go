@@ -58,3 +58,18 @@ func FuzzOB2Assertion(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecipientIdentities: reading the recipient of any credential or
+// assertion never panics.
+func FuzzRecipientIdentities(f *testing.F) {
+	seedExamples(f)
+	f.Add([]byte(`{"credentialSubject":{"identifier":{"identityType":"emailAddress","identityHash":"sha256$00","hashed":true,"salt":"s"}}}`))
+	f.Add([]byte(`{"vc":{"credentialSubject":{"identifier":[{"identityType":"emailAddress","identityHash":"a@b.c"}]}}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, id := range recipientIdentities(in) {
+			if id.value == "" {
+				t.Fatal("an empty identity")
+			}
+		}
+	})
+}

@@ -152,7 +152,16 @@ type verified struct {
 	issuerID     string
 	issuerName   string
 	name         string
-	payload      []byte // for OB 2.0: the assertion as verified
+	payload      []byte // the credential as given
+	assertion    []byte // for OB 2.0: the assertion as verified (a hosted one as fetched)
+}
+
+// recipientDoc is the document whose recipient is checked.
+func (v *verified) recipientDoc() []byte {
+	if v.assertion != nil {
+		return v.assertion
+	}
+	return v.payload
 }
 
 // verify checks a sniffed credential: OB 3.0 with the badges verifier,
@@ -203,6 +212,7 @@ func (s *Service) Import(ctx context.Context, userID string, input []byte) (*Ite
 	if err != nil {
 		return nil, err
 	}
+	s.checkRecipient(ctx, userID, v.recipientDoc(), v.report)
 	now := s.now()
 	it := Imported{ID: newUUID(), UserID: userID, CredentialID: v.credentialID, IssuerID: v.issuerID, IssuerName: v.issuerName,
 		Name: v.name, Format: sn.Format, SourceURL: sn.URL, Original: original, Payload: sn.Payload,
@@ -258,6 +268,7 @@ func (s *Service) Upsert(ctx context.Context, userID string, input []byte) (*Ite
 	if v.credentialID == "" {
 		return nil, false, inputErr("id", "the credential has no id")
 	}
+	s.checkRecipient(ctx, userID, v.recipientDoc(), v.report)
 	now := s.now()
 	it := Imported{UserID: userID, CredentialID: v.credentialID, IssuerID: v.issuerID, IssuerName: v.issuerName, Name: v.name,
 		Format: sn.Format, Original: input, Payload: sn.Payload, Verdict: string(v.report.Verdict), Status: statusOf(v.report),
@@ -301,6 +312,7 @@ func (s *Service) Verify(ctx context.Context, userID, id string) (*Item, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.checkRecipient(ctx, userID, v.recipientDoc(), v.report)
 	if err := s.store.SetVerification(ctx, id, string(v.report.Verdict), statusOf(v.report), reportJSON(v.report), s.now()); err != nil {
 		return nil, err
 	}

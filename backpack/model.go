@@ -177,12 +177,17 @@ type Store interface {
 	// learner verified it first.
 	VerifyLearnerEmail(ctx context.Context, tokenHash string, now time.Time) (Email, error)
 	RemoveLearnerEmail(ctx context.Context, userID, email string) error
+	// LearnerIdentities returns the account's address and the verified
+	// further ones (in no order).
+	LearnerIdentities(ctx context.Context, userID string) ([]string, error)
 	// AccountEmail is the e-mail address of the user's account ("" if none).
 	AccountEmail(ctx context.Context, userID string) (string, error)
 
 	// Holdings.
-	Holdings(ctx context.Context, userID string, emails []string, q Query) ([]Item, int, error)
-	Holding(ctx context.Context, userID string, emails []string, id string) (*Item, error)
+	// Holdings and Holding read the credentials issued to the user's
+	// addresses (LearnerIdentities) and those the user imported.
+	Holdings(ctx context.Context, userID string, q Query) ([]Item, int, error)
+	Holding(ctx context.Context, userID string, id string) (*Item, error)
 	PutImported(ctx context.Context, it Imported) error
 	// ReplaceImported replaces the credential of an existing item (same
 	// user, same id): a newer version of the same credential.

@@ -134,6 +134,7 @@ func (s *Service) verifyOB2(ctx context.Context, payload []byte, sourceURL strin
 	t := bytes.TrimSpace(payload)
 	var a ob2Assertion
 	var signedBy string // the verification.creator key of a signed assertion
+	doc := t            // the assertion as verified: its recipient is the one checked
 	switch {
 	case isHTTPURL(string(t)):
 		status, err := s.getJSON(ctx, string(t), &a)
@@ -158,7 +159,7 @@ func (s *Service) verifyOB2(ctx context.Context, payload []byte, sourceURL strin
 		if err := json.Unmarshal(p, &a); err != nil {
 			return nil, inputErr("", "the signed assertion's payload is not JSON: %v", err)
 		}
-		signedBy = creator
+		signedBy, doc = creator, p
 	}
 	if a.ID == "" || len(a.Badge) == 0 || len(a.Recipient) == 0 {
 		return nil, inputErr("", "an Open Badges 2.0 assertion needs id, badge and recipient")
@@ -174,7 +175,11 @@ func (s *Service) verifyOB2(ctx context.Context, payload []byte, sourceURL strin
 			break
 		}
 		var fresh ob2Assertion
-		status, err := s.getJSON(ctx, a.ID, &fresh)
+		var freshRaw json.RawMessage
+		status, err := s.getJSON(ctx, a.ID, &freshRaw)
+		if err == nil {
+			err = json.Unmarshal(freshRaw, &fresh)
+		}
 		switch {
 		case status == 410:
 			o.add("hosted", true, "fetched %s", a.ID)
@@ -188,7 +193,7 @@ func (s *Service) verifyOB2(ctx context.Context, payload []byte, sourceURL strin
 			o.add("hosted", false, "the document at %s has id %q", a.ID, fresh.ID)
 		default:
 			o.add("hosted", true, "the assertion is hosted at its id %s", a.ID)
-			a = fresh
+			a, doc = fresh, freshRaw
 		}
 	case signed:
 		if signedBy == "" {
@@ -277,7 +282,7 @@ func (s *Service) verifyOB2(ctx context.Context, payload []byte, sourceURL strin
 		o.add("status", true, "not revoked")
 	}
 	o.r.Summary = &badges.Summary{ID: a.ID, Name: bc.Name, Achievement: bc.Name, IssuerID: iss.ID, IssuerName: iss.Name, ValidFrom: a.IssuedOn, ValidUntil: a.Expires}
-	return &verified{report: o.finish(), credentialID: a.ID, issuerID: iss.ID, issuerName: iss.Name, name: bc.Name, payload: payload}, nil
+	return &verified{report: o.finish(), credentialID: a.ID, issuerID: iss.ID, issuerName: iss.Name, name: bc.Name, payload: payload, assertion: doc}, nil
 }
 
 func parseOB2Date(s string) (time.Time, error) {

@@ -94,23 +94,17 @@ func hashToken(t string) string {
 // every further one verified by link. Credentials issued to any of them
 // are in the backpack.
 func (s *Service) Identities(ctx context.Context, userID string) ([]string, error) {
-	acct, err := s.store.AccountEmail(ctx, userID)
+	ids, err := s.store.LearnerIdentities(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	if acct != "" {
-		out = append(out, badges.NormalizeEmail(acct))
-	}
-	es, err := s.store.LearnerEmails(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range es {
-		if !e.VerifiedAt.IsZero() && !slices.Contains(out, e.Email) {
-			out = append(out, e.Email)
+	out := make([]string, 0, len(ids))
+	for _, e := range ids {
+		if e = badges.NormalizeEmail(e); e != "" && !slices.Contains(out, e) {
+			out = append(out, e)
 		}
 	}
+	slices.Sort(out)
 	return out, nil
 }
 
@@ -173,11 +167,7 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]Item, int
 	if q.Offset < 0 {
 		return nil, 0, inputErr("offset", "must not be negative")
 	}
-	emails, err := s.Identities(ctx, userID)
-	if err != nil {
-		return nil, 0, err
-	}
-	items, total, err := s.store.Holdings(ctx, userID, emails, q)
+	items, total, err := s.store.Holdings(ctx, userID, q)
 	for i := range items {
 		s.fill(&items[i])
 	}
@@ -186,11 +176,7 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]Item, int
 
 // Get returns one item of the learner's, with its credential and report.
 func (s *Service) Get(ctx context.Context, userID, id string) (*Item, error) {
-	emails, err := s.Identities(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	it, err := s.store.Holding(ctx, userID, emails, id)
+	it, err := s.store.Holding(ctx, userID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +197,18 @@ func (s *Service) fill(it *Item) {
 	it.Verdict = string(badges.Valid)
 	if it.Status != "" && it.Status != "active" {
 		it.Verdict = string(badges.Invalid)
-	} else {
-		it.Status = ""
+		return
+	}
+	it.Status = ""
+	// An achievement with a validity period: past it, the credential has
+	// expired (read when the credential itself is, not in listings).
+	var d struct {
+		ValidUntil string `json:"validUntil"`
+	}
+	if len(it.Payload) > 0 && json.Unmarshal(it.Payload, &d) == nil && d.ValidUntil != "" {
+		if until, err := time.Parse(time.RFC3339Nano, d.ValidUntil); err == nil && !s.now().Before(until) {
+			it.Verdict, it.Status = string(badges.Invalid), "expired"
+		}
 	}
 }
 
@@ -264,6 +260,7 @@ func (s *Service) Reverify(ctx context.Context, limit int) (int, error) {
 			s.log.WarnContext(ctx, "backpack: re-verification failed", "item", it.ID, "err", err)
 			v = &verified{report: &badges.Report{Verdict: badges.Invalid, Checks: []badges.Check{{Name: "parse", Message: err.Error()}}}}
 		}
+		s.checkRecipient(ctx, it.UserID, v.recipientDoc(), v.report)
 		if err := s.store.SetVerification(ctx, it.ID, string(v.report.Verdict), statusOf(v.report), reportJSON(v.report), s.now()); err != nil {
 			return 0, err
 		}

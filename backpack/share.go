@@ -27,12 +27,8 @@ func (s *Service) checkCollection(ctx context.Context, userID string, in Collect
 	if len(in.Items) > 1000 {
 		return inputErr("items", "a collection holds at most 1000 credentials")
 	}
-	emails, err := s.Identities(ctx, userID)
-	if err != nil {
-		return err
-	}
 	for i, id := range in.Items {
-		if _, err := s.store.Holding(ctx, userID, emails, id); err != nil {
+		if _, err := s.store.Holding(ctx, userID, id); err != nil {
 			if isNotFound(err) {
 				return inputErr(fmt.Sprintf("items[%d]", i), "%q is not a credential in your backpack", id)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,6 +126,26 @@ func (s *DB) RemoveLearnerEmail(ctx context.Context, userID, email string) error
 	return nil
 }
 
+// LearnerIdentities implements backpack.Store: the account's address and
+// the verified further ones, in one query.
+func (s *DB) LearnerIdentities(ctx context.Context, userID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT email FROM users WHERE id = ? AND email IS NOT NULL
+		UNION SELECT email FROM learner_emails WHERE user_id = ? AND verified_at > 0`), userID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: identities: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // AccountEmail implements backpack.Store.
 func (s *DB) AccountEmail(ctx context.Context, userID string) (string, error) {
 	var email sql.NullString
@@ -168,12 +189,19 @@ func scanHolding(sc interface{ Scan(...any) error }, extra ...any) (backpack.Ite
 	return it, nil
 }
 
-// Holdings implements backpack.Store: issued credentials to any of emails
-// and the user's imported ones, newest first.
-func (s *DB) Holdings(ctx context.Context, userID string, emails []string, q backpack.Query) ([]backpack.Item, int, error) {
-	issuedWhere := " WHERE " + inList("c.recipient_email", len(emails))
+// identitiesCond selects credentials issued to one of a user's addresses
+// (the account's, the verified further ones); it takes the user id twice.
+// Addresses are kept normalized on both sides, so they compare as they are.
+const identitiesCond = `c.recipient_email IN (SELECT email FROM users WHERE id = ? AND email IS NOT NULL
+	UNION ALL SELECT email FROM learner_emails WHERE user_id = ? AND verified_at > 0)`
+
+// Holdings implements backpack.Store: issued credentials to any of the
+// user's addresses and the user's imported ones, newest first, in one
+// round trip.
+func (s *DB) Holdings(ctx context.Context, userID string, q backpack.Query) ([]backpack.Item, int, error) {
+	issuedWhere := " WHERE " + identitiesCond
 	importedWhere := " WHERE b.user_id = ?"
-	issuedArgs := anys(emails)
+	issuedArgs := []any{userID, userID}
 	importedArgs := []any{userID}
 	if !q.Since.IsZero() {
 		issuedWhere += " AND c.created_at >= ?"
@@ -184,36 +212,28 @@ func (s *DB) Holdings(ctx context.Context, userID string, emails []string, q bac
 	if q.OB3Only {
 		importedWhere += " AND b.format <> 'ob2'"
 	}
-	var total, n int
-	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM credentials c"+issuedWhere), issuedArgs...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: holdings: %w", err)
-	}
-	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM backpack_items b"+importedWhere), importedArgs...).Scan(&n); err != nil {
-		return nil, 0, fmt.Errorf("store: holdings: %w", err)
-	}
-	total += n
-	if q.Offset >= total {
-		return nil, total, nil
-	}
 	issuedPayload, importedPayload := "", ""
 	if q.WithPayload {
 		issuedPayload, importedPayload = ", c.signed AS payload", ", b.payload"
 	}
-	query := "SELECT * FROM (" + fmt.Sprintf(issuedHoldingSelect, issuedPayload) + issuedWhere +
+	// One round trip: the page and, with it, the total (a window over the
+	// whole union); a page past the end needs the counts alone.
+	query := "SELECT h.*, COUNT(*) OVER () AS total FROM (" + fmt.Sprintf(issuedHoldingSelect, issuedPayload) + issuedWhere +
 		" UNION ALL " + fmt.Sprintf(importedHoldingSelect, importedPayload) + importedWhere +
 		") h ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
-	args := append(append(issuedArgs, importedArgs...), q.Limit, q.Offset)
+	args := append(append(slices.Clone(issuedArgs), importedArgs...), q.Limit, q.Offset)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: holdings: %w", err)
 	}
 	defer rows.Close()
 	out := make([]backpack.Item, 0, q.Limit)
+	total := 0
 	for rows.Next() {
 		var payload string
-		var extra []any
+		extra := []any{&total}
 		if q.WithPayload {
-			extra = []any{&payload}
+			extra = []any{&payload, &total}
 		}
 		it, err := scanHolding(rows, extra...)
 		if err != nil {
@@ -224,27 +244,38 @@ func (s *DB) Holdings(ctx context.Context, userID string, emails []string, q bac
 		}
 		out = append(out, it)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: holdings: %w", err)
+	}
+	if len(out) == 0 && q.Offset > 0 {
+		var n int
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM credentials c"+issuedWhere), issuedArgs...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: holdings: %w", err)
+		}
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM backpack_items b"+importedWhere), importedArgs...).Scan(&n); err != nil {
+			return nil, 0, fmt.Errorf("store: holdings: %w", err)
+		}
+		total += n
+	}
+	return out, total, nil
 }
 
 // Holding implements backpack.Store: the issued credential id if it went
-// to one of emails, else the user's imported item id.
-func (s *DB) Holding(ctx context.Context, userID string, emails []string, id string) (*backpack.Item, error) {
+// to one of the user's addresses, else the user's imported item id.
+func (s *DB) Holding(ctx context.Context, userID string, id string) (*backpack.Item, error) {
 	var payload string
-	if len(emails) > 0 {
-		it, err := scanHolding(s.db.QueryRowContext(ctx, s.q(fmt.Sprintf(issuedHoldingSelect, ", c.signed")+" WHERE c.id = ? AND "+inList("c.recipient_email", len(emails))),
-			append([]any{id}, anys(emails)...)...), &payload)
-		if err == nil {
-			it.Payload = []byte(payload)
-			return &it, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("store: holding: %w", err)
-		}
+	it, err := scanHolding(s.db.QueryRowContext(ctx, s.q(fmt.Sprintf(issuedHoldingSelect, ", c.signed")+" WHERE c.id = ? AND "+identitiesCond),
+		id, userID, userID), &payload)
+	if err == nil {
+		it.Payload = []byte(payload)
+		return &it, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: holding: %w", err)
 	}
 	var original []byte
 	var report string
-	it, err := scanHolding(s.db.QueryRowContext(ctx, s.q(fmt.Sprintf(importedHoldingSelect, ", b.payload, b.original, b.report")+" WHERE b.id = ? AND b.user_id = ?"), id, userID),
+	it, err = scanHolding(s.db.QueryRowContext(ctx, s.q(fmt.Sprintf(importedHoldingSelect, ", b.payload, b.original, b.report")+" WHERE b.id = ? AND b.user_id = ?"), id, userID),
 		&payload, &original, &report)
 	if err != nil {
 		return nil, bpNotFound(err, "credential "+id)

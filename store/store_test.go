@@ -32,7 +32,7 @@ func each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func mkIssuer(t *testing.T, db *store.DB, slug string) {
+func mkIssuer(t testing.TB, db *store.DB, slug string) {
 	t.Helper()
 	ks := []issuing.Key{
 		{ID: slug + "-di1", Issuer: slug, Purpose: issuing.PurposeDI, Alg: "Ed25519", PublicMultibase: "z6Mk" + slug, Sealed: []byte{1, 2, 3}, CreatedAt: t0},
@@ -44,7 +44,7 @@ func mkIssuer(t *testing.T, db *store.DB, slug string) {
 	}
 }
 
-func mkAchievement(t *testing.T, db *store.DB, issuer, id string) {
+func mkAchievement(t testing.TB, db *store.DB, issuer, id string) {
 	t.Helper()
 	if err := db.CreateAchievement(context.Background(), issuing.Achievement{ID: id, Issuer: issuer, Version: 1, Data: json.RawMessage(`{"name":"v1"}`), CreatedAt: t0}, issuing.AuditEntry{}); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,10 @@
 //	get    GET {base}/credentials/{uuid}, Accept: application/vc+ld+json (200)
 //	mixed  10 % awards, 60 % public GETs, 20 % POST /api/v1/verify of a
 //	       fetched credential, 10 % GET /api/v1/credentials?achievement=…
+//	backpack  GET /api/v1/backpack/credentials as learners with a session,
+//	       round-robin; needs -database-url (the server's PostgreSQL), where
+//	       it seeds -learners learners with -per-learner issued credentials
+//	       each (unless already there) and opens -sessions sessions
 //
 // Example:
 //
@@ -59,6 +63,11 @@ type config struct {
 	timeout     time.Duration
 	maxInflight int
 	samplesFile string
+	// backpack scenario
+	databaseURL string
+	learners    int
+	perLearner  int
+	sessions    int
 }
 
 func main() {
@@ -75,6 +84,10 @@ func main() {
 	flag.IntVar(&c.seed, "seed", 200, "credentials awarded before the get and mixed scenarios")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "per-request timeout (counted as an error)")
 	flag.StringVar(&c.samplesFile, "samples", "", "write every recorded request to this CSV file (scenario, op, due_s, latency_ms, service_ms, status)")
+	flag.StringVar(&c.databaseURL, "database-url", os.Getenv("INSIGNE_DATABASE_URL"), "backpack scenario: the server's PostgreSQL, to seed learners and open their sessions (INSIGNE_DATABASE_URL)")
+	flag.IntVar(&c.learners, "learners", 100000, "backpack scenario: learners to seed")
+	flag.IntVar(&c.perLearner, "per-learner", 10, "backpack scenario: issued credentials per learner")
+	flag.IntVar(&c.sessions, "sessions", 2000, "backpack scenario: learner sessions to spread the requests over")
 	flag.IntVar(&c.maxInflight, "max-inflight", 20000, "requests in flight at most; a due request beyond it is dropped and counted")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/load [flags]\n\n"+
@@ -88,10 +101,10 @@ func main() {
 	for _, s := range strings.Split(scen, ",") {
 		s = strings.TrimSpace(s)
 		switch s {
-		case "award", "get", "mixed":
+		case "award", "get", "mixed", "backpack":
 			c.scenarios = append(c.scenarios, s)
 		default:
-			fatalf("unknown scenario %q: award, get or mixed", s)
+			fatalf("unknown scenario %q: award, get, mixed or backpack", s)
 		}
 	}
 	if c.rate <= 0 || c.duration <= 0 || c.warmup < 0 || c.seed < 1 {
@@ -122,6 +135,11 @@ func main() {
 	for _, s := range c.scenarios {
 		if ctx.Err() != nil {
 			break
+		}
+		if s == "backpack" && len(g.cookies) == 0 {
+			if err := g.seedBackpack(ctx); err != nil {
+				fatalf("seeding backpacks: %v", err)
+			}
 		}
 		if (s == "get" || s == "mixed") && len(g.creds) == 0 {
 			if err := g.seedCredentials(ctx); err != nil {
@@ -173,6 +191,7 @@ type generator struct {
 	creds       []string // uuids of the seeded credentials
 	bodies      [][]byte // their signed JSON, for verify
 	recipient   atomic.Int64
+	cookies     []string // learner sessions, for the backpack scenario
 }
 
 func newGenerator(c config) *generator {
@@ -330,10 +349,11 @@ const (
 	opGet
 	opVerify
 	opList
+	opBackpack
 	numOps
 )
 
-var opNames = [numOps]string{"award", "get", "verify", "list"}
+var opNames = [numOps]string{"award", "get", "verify", "list", "backpack"}
 
 // mixedPattern spreads 10 % awards, 60 % gets, 20 % verifications and
 // 10 % listings evenly over every ten requests.
@@ -345,6 +365,8 @@ func (g *generator) pick(scenario string, i int) int {
 		return opAward
 	case "get":
 		return opGet
+	case "backpack":
+		return opBackpack
 	default:
 		return mixedPattern[i%len(mixedPattern)]
 	}
@@ -370,6 +392,9 @@ func (g *generator) request(ctx context.Context, op, i int) *http.Request {
 	case opList:
 		req, _ = http.NewRequestWithContext(ctx, http.MethodGet, g.c.base+"/api/v1/credentials?achievement="+g.achievement+"&limit=20", nil)
 		req.Header.Set("Authorization", "Bearer "+g.c.token)
+	case opBackpack:
+		req, _ = http.NewRequestWithContext(ctx, http.MethodGet, g.c.base+"/api/v1/backpack/credentials?limit=50", nil)
+		req.Header.Set("Cookie", "insigne_session="+g.cookies[i%len(g.cookies)])
 	}
 	return req
 }
