@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/completion/xapi/xapitest"
@@ -112,4 +114,72 @@ func TestLMSClientAwardsOnlyForItsIssuer(t *testing.T) {
 			t.Errorf("issuer a has %d credentials, want 0", n)
 		}
 	})
+}
+
+// reviewMatrix is the part of the authorization matrix for attestations
+// and the ways completions come in from Moodle, on issuer a's resources.
+// The matrix's learner (apprenant@example.org) holds one attestation of a.
+func reviewMatrix(t *testing.T, ts *testServer, att *attest.Service, unique func(string) string) []matrixRow {
+	root := ts.Root
+	var own, others struct{ ID string }
+	ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: root, JSON: attestationBody("apprenant@example.org")}).json(t, &own)
+	ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: root, JSON: attestationBody("quelquun@example.org")}).json(t, &others)
+	session := func() map[string]any {
+		s := attestationBody("")
+		delete(s, "learner")
+		s["reference"] = unique("SESSION-")
+		s["participants"] = []map[string]any{{"email": unique("p") + "@example.org", "name": "Participant", "present": true}}
+		return s
+	}
+	var batch struct{ ID string }
+	ts.must(t, 202, "POST", "/api/v1/attestations/batches", req{Bearer: root, JSON: session()}).json(t, &batch)
+	if _, err := att.RunPendingBatches(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) func(*testing.T, principal) call {
+		return func(*testing.T, principal) call { return call{method: "GET", path: path} }
+	}
+	report := func() []byte {
+		return []byte("Prénom / Nom,Adresse de courriel,Achèvement du cours\nPersonne," + unique("r") + "@example.org,\"20/11/26, 15:05\"\n")
+	}
+	return []matrixRow{
+		{"create attestation", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/attestations", r: req{JSON: attestationBody(unique("a") + "@example.org")}}
+		}, [nPrincipals]int{401, 201, 201, 201, 403, 403, 403, 201, 403, 201, 401, 401}},
+		// The learner reads their own attestation, not another's.
+		{"own attestation", get("/api/v1/attestations/" + own.ID),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 200, 200, 200, 200, 401, 401}},
+		{"own attestation PDF", get("/api/v1/attestations/" + own.ID + "/pdf"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 200, 200, 200, 200, 401, 401}},
+		{"someone else's attestation", get("/api/v1/attestations/" + others.ID),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 403, 200, 200, 200, 401, 401}},
+		{"someone else's attestation PDF", get("/api/v1/attestations/" + others.ID + "/pdf"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 403, 200, 200, 200, 401, 401}},
+		{"create attestation batch", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/attestations/batches", r: req{JSON: session()}}
+		}, [nPrincipals]int{401, 202, 202, 202, 403, 403, 403, 202, 403, 202, 401, 401}},
+		{"get attestation batch", get("/api/v1/attestations/batches/" + batch.ID),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 403, 200, 200, 200, 401, 401}},
+		{"attestation batch ZIP", get("/api/v1/attestations/batches/" + batch.ID + "/attestations.zip"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 403, 200, 200, 200, 401, 401}},
+		{"attendance report", get("/api/v1/attestations/batches/" + batch.ID + "/report.pdf"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 403, 403, 200, 200, 200, 401, 401}},
+		// Public: the verification pages.
+		{"verification page by code", func(t *testing.T, p principal) call {
+			var a struct{ Verify string }
+			ts.must(t, 200, "GET", "/api/v1/attestations/"+own.ID, req{Bearer: root}).json(t, &a)
+			return call{method: "GET", path: strings.TrimPrefix(a.Verify, ts.URL)}
+		}, [nPrincipals]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		// A completion report for issuer a: a's trainers and admins.
+		{"import completion report", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/completions/import?issuer=ac-a&course=7&site=" + moodleSite, r: req{Body: report(), ContentType: "text/csv"}}
+		}, [nPrincipals]int{401, 200, 200, 200, 403, 403, 403, 200, 403, 200, 401, 401}},
+		// A pull from a Moodle site for issuer a: allowed, it fails on
+		// the private address (no traffic leaves the machine); refused,
+		// it never gets that far.
+		{"Moodle pull", func(t *testing.T, p principal) call {
+			return call{method: "POST", path: "/api/v1/moodle/pull", r: req{JSON: map[string]any{"issuer": "ac-a", "url": "http://127.0.0.1:9",
+				"token": "0123456789abcdef0123456789abcdef", "courseid": 7}}}
+		}, [nPrincipals]int{401, 422, 422, 422, 403, 403, 403, 422, 403, 422, 401, 401}},
+	}
 }
