@@ -183,3 +183,57 @@ func reviewMatrix(t *testing.T, ts *testServer, att *attest.Service, unique func
 		}, [nPrincipals]int{401, 422, 422, 422, 403, 403, 403, 422, 403, 422, 401, 401}},
 	}
 }
+
+// TestParcoursProgressHidesOtherIssuersCredentials: a parcours of issuer
+// a may count issuer b's achievement as a module. A trainer of a reading
+// a learner's progress learns that the module is held, as the parcours
+// needs, but not the address of b's credential; root and the learner do.
+func TestParcoursProgressHidesOtherIssuersCredentials(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *testServer) {
+		ts.createIssuer(t, "ac-a")
+		ts.createIssuer(t, "ac-b")
+		modA := ts.createAchievement(t, ts.Root, "ac-a", "Module de A")
+		modB := ts.createAchievement(t, ts.Root, "ac-b", "Module de B")
+		parcours := ts.createAchievement(t, ts.Root, "ac-a", "Parcours de A")
+		ts.must(t, 201, "POST", "/api/v1/parcours", req{Bearer: ts.Root, JSON: map[string]any{"achievement": parcours, "modules": []string{modA, modB}}})
+		email := "suivie@example.org"
+		credB := ts.award(t, ts.Root, modB, email)[0]
+		credA := ts.award(t, ts.Root, modA, email)[0]
+		trainerA, _ := ts.createToken(t, ts.Root, "ac-a", "formateur A", "trainer", auth.ScopeRead)
+		uid := ts.addMember(t, ts.Root, "ac-b", email, "trainer", "")
+		self := ts.newSession(t, uid)
+
+		type progress struct {
+			Parcours []struct {
+				Held    int
+				Modules []struct {
+					Achievement, Credential string
+					Held                    bool
+				}
+			}
+		}
+		read := func(r req) map[string]string {
+			var out progress
+			ts.must(t, 200, "GET", "/api/v1/learners/"+email+"/parcours", r).json(t, &out)
+			if len(out.Parcours) != 1 || out.Parcours[0].Held != 2 {
+				t.Fatalf("progress %+v", out)
+			}
+			creds := map[string]string{}
+			for _, m := range out.Parcours[0].Modules {
+				if !m.Held {
+					t.Errorf("module %s not held", m.Achievement)
+				}
+				creds[strings.TrimPrefix(m.Achievement, ts.URL+"/achievements/")] = strings.TrimPrefix(m.Credential, ts.URL+"/credentials/")
+			}
+			return creds
+		}
+		if got := read(req{Bearer: trainerA}); got[modA] != credA || got[modB] != "" {
+			t.Errorf("trainer of a sees module credentials %v, want only a's %s", got, credA)
+		}
+		for name, r := range map[string]req{"root": {Bearer: ts.Root}, "the learner": {Session: self}} {
+			if got := read(r); got[modA] != credA || got[modB] != credB {
+				t.Errorf("%s sees module credentials %v, want both", name, got)
+			}
+		}
+	})
+}
