@@ -3,14 +3,23 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gorilla/mux"
+
+	"github.com/insigne/insigne/api"
 	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/backpack"
+	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/completion/xapi/xapitest"
+	"github.com/insigne/insigne/store"
+	"github.com/insigne/insigne/store/storetest"
 
 	"github.com/insigne/insigne/competency"
 )
@@ -236,4 +245,70 @@ func TestParcoursProgressHidesOtherIssuersCredentials(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEveryUnsafeRouteNeedsCSRF walks the router of a fully wired server
+// and sends every route that changes something with a signed-in admin's
+// session cookie but without the session's CSRF token, as another site's
+// form or script would: every /api/ route answers 403 csrf, and no other
+// route (sign-in, OAuth, xAPI, the OB API, verification) answers a
+// success to the cookie alone.
+func TestEveryUnsafeRouteNeedsCSRF(t *testing.T) {
+	var att *attest.Service
+	var cfg *api.Config
+	dsn := storetest.SQLite(t)
+	ts, _ := newCompetencyServer(t, dsn, withAttest(t, &att), func(base string, c *api.Config) {
+		canon, schemas := shared(t)
+		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
+		c.Backpack = backpack.New(backpack.Config{Store: c.Idempotency.(*store.DB), Verifier: v, Issuing: c.Issuing, BaseURL: base})
+		c.OBTokens = mapTokens{}
+		cfg = c
+	})
+	router, ok := api.New(*cfg).(*mux.Router)
+	if !ok {
+		t.Fatal("api.New no longer returns a *mux.Router")
+	}
+	ts.createIssuer(t, "ac-a")
+	uid := ts.addMember(t, ts.Root, "ac-a", "admin-a@example.org", "admin", "")
+	noCSRF := &session{Cookie: ts.newSession(t, uid).Cookie}
+	vars := regexp.MustCompile(`\{([a-z]+)(:[^}]*)?\}`)
+	n := 0
+	err := router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			return nil
+		}
+		path := vars.ReplaceAllStringFunc(tpl, func(v string) string {
+			if m := vars.FindStringSubmatch(v); m[2] != "" {
+				return strings.SplitN(strings.TrimPrefix(m[2], ":"), "|", 2)[0]
+			}
+			return "0b9a6c5e-8e7f-4d3c-9b2a-1f0e9d8c7b6a"
+		})
+		for _, m := range methods {
+			if m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions {
+				continue
+			}
+			n++
+			res := ts.do(t, m, path, req{Session: noCSRF, JSON: map[string]any{}})
+			switch {
+			case strings.HasPrefix(tpl, "/api/") && tpl != "/api/v1/verify":
+				wantError(t, m+" "+tpl+" without CSRF", res, 403, "csrf", "")
+			case tpl == "/api/v1/verify":
+				// Public and stateless: it changes nothing.
+			case res.Status < 400:
+				t.Errorf("%s %s with a cookie and no CSRF token: %s", m, path, res)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 50 {
+		t.Errorf("only %d unsafe routes walked", n)
+	}
 }
