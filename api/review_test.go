@@ -2,8 +2,14 @@ package api_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"regexp"
 	"slices"
@@ -388,4 +394,73 @@ func TestEveryRouteRefusesBadInputCleanly(t *testing.T) {
 			}
 		})
 	}
+}
+
+func pngChunk(buf *bytes.Buffer, typ string, data []byte) {
+	binary.Write(buf, binary.BigEndian, uint32(len(data)))
+	buf.WriteString(typ)
+	buf.Write(data)
+	c := crc32.NewIEEE()
+	c.Write([]byte(typ))
+	c.Write(data)
+	binary.Write(buf, binary.BigEndian, c.Sum32())
+}
+
+// rawPNG is a PNG whose header says w×h pixels of colour type ct, bit
+// depth depth, interlace il, and whose image data inflates to raw bytes.
+func rawPNG(w, h uint32, depth, ct, il byte, raw int) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9], ihdr[12] = depth, ct, il
+	pngChunk(&b, "IHDR", ihdr)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, raw))
+	zw.Close()
+	pngChunk(&b, "IDAT", z.Bytes())
+	pngChunk(&b, "IEND", nil)
+	return b.Bytes()
+}
+
+// TestAttestationSignatureImage: the signatory's image goes to the PDF
+// library, which panicked (ending the process: it renders in a worker
+// goroutine) on a PNG whose data is shorter than its header says. Such
+// images, and those the library cannot embed or that inflate beyond a
+// signature's size, are refused with 400; a good one is printed.
+func TestAttestationSignatureImage(t *testing.T) {
+	var att *attest.Service
+	ts := newTestServer(t, storetest.SQLite(t), withAttest(t, &att))
+	ts.createIssuer(t, "ac-a")
+	good := &bytes.Buffer{}
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 20))
+	img.Set(3, 3, color.NRGBA{0, 0, 0x91, 0xff})
+	if err := png.Encode(good, img); err != nil {
+		t.Fatal(err)
+	}
+	with := func(image []byte) map[string]any {
+		b := attestationBody("signe@example.org")
+		b["signatory"] = map[string]any{"name": "Françoise Bézier", "role": "Directrice", "image": image}
+		return b
+	}
+	for name, im := range map[string][]byte{
+		"RGBA data shorter than its header":      rawPNG(1000, 1000, 8, 6, 0, 10),
+		"grey and alpha shorter than its header": rawPNG(300, 300, 8, 4, 0, 10),
+		"RGB data shorter than its header":       rawPNG(300, 300, 8, 2, 0, 10),
+		"too many pixels":                        rawPNG(5000, 5000, 8, 6, 0, 10),
+		"interlaced":                             rawPNG(10, 10, 8, 6, 1, 10*41),
+		"16 bits per channel":                    rawPNG(10, 10, 16, 6, 0, 10*81),
+		"a PNG signature and nothing else":       []byte("\x89PNG\r\n\x1a\n"),
+		"a truncated JPEG":                       {0xff, 0xd8, 0xff, 0xe0, 0, 0x10},
+		"a GIF":                                  []byte("GIF89a"),
+	} {
+		wantError(t, name, ts.do(t, "POST", "/api/v1/attestations", req{Bearer: ts.Root, JSON: with(im)}), 400, "invalid", "signatory.image")
+		s := with(im)
+		delete(s, "learner")
+		s["participants"] = []map[string]any{{"email": "p@example.org", "name": "P", "present": true}}
+		wantError(t, name+" (batch)", ts.do(t, "POST", "/api/v1/attestations/batches", req{Bearer: ts.Root, JSON: s}), 400, "invalid", "signatory.image")
+	}
+	ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: ts.Root, JSON: with(good.Bytes())})
 }
