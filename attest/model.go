@@ -258,7 +258,7 @@ func (t *Training) check() error {
 
 // maxImagePixels bounds a signature image: the PDF library inflates a
 // PNG with transparency whole in memory.
-const maxImagePixels = 4 << 20
+const maxImagePixels = 1 << 20
 
 // checkImage decodes a signature image whole, so that one whose data
 // does not match its header (which the PDF library does not check, and
