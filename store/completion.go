@@ -505,13 +505,15 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 		// On PostgreSQL two workers would otherwise pick the same rows, and
 		// the one that waits finds them taken and claims nothing: skip the
 		// rows another claim holds. SQLite runs one writer at a time.
-		skip := ""
+		// PostgreSQL may run an IN subquery with LIMIT and SKIP LOCKED more
+		// than once within the UPDATE, each run picking other rows, so
+		// that more than limit rows were claimed: ARRAY() runs it once.
+		pick := "credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?)"
 		if s.dialect == Postgres {
-			skip = " FOR UPDATE SKIP LOCKED"
+			pick = "credential_id = ANY(ARRAY(SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED))"
 		}
 		_, err := s.db.ExecContext(ctx, s.q(`UPDATE completion_awards SET claim = ?, lease_until = ?
-			WHERE credential_id IN (SELECT credential_id FROM completion_awards WHERE state = 'pending' AND lease_until < ? ORDER BY created_at LIMIT ?`+skip+`)
-			AND state = 'pending' AND lease_until < ?`), claim, micros(until), micros(now), limit, micros(now))
+			WHERE `+pick+` AND state = 'pending' AND lease_until < ?`), claim, micros(until), micros(now), limit, micros(now))
 		if err != nil {
 			return nil, fmt.Errorf("store: claim awards: %w", err)
 		}
