@@ -9,9 +9,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/store/storetest"
 )
 
 // The principals of the authorization matrix, in the order of its columns.
@@ -63,10 +65,17 @@ var allScopes = []string{auth.ScopeAward, auth.ScopeRead, auth.ScopeRevoke, auth
 // principal, to issuer a's resources and checks each answer against the
 // table below.
 func TestAuthorizationMatrix(t *testing.T) {
-	eachCompetencyBackend(t, func(t *testing.T, ts *testServer, _ *competency.Service) { testAuthorizationMatrix(t, ts) })
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var att *attest.Service
+			ts, _ := newCompetencyServer(t, b.DSN(t), withAttest(t, &att))
+			testAuthorizationMatrix(t, ts, att)
+		})
+	}
 }
 
-func testAuthorizationMatrix(t *testing.T, ts *testServer) {
+func testAuthorizationMatrix(t *testing.T, ts *testServer, att *attest.Service) {
 	ctx := context.Background()
 	root := ts.Root
 	ts.createIssuer(t, "ac-a")
@@ -145,6 +154,7 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 			"secondAssessor": true}}).json(t, &pa)
 		return pa.ID
 	}
+	pendingA := proposeA(t)
 	freshCred := func(t *testing.T) string { return ts.award(t, root, achR, unique("r")+"@example.org")[0] }
 	credState := func(t *testing.T, id, want string) {
 		t.Helper()
@@ -336,6 +346,8 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 		// statistics.
 		{"list frameworks", get("/api/v1/frameworks"),
 			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
+		{"framework versions", get("/api/v1/frameworks/" + competency.DocumentID(competency.KeyRCPF2015) + "/versions"),
+			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
 		{"export framework", get("/api/v1/frameworks/" + competency.DocumentID(competency.KeyRCPF2015) + "/export?format=moodle-csv"),
 			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
 		// Any issuer's admin imports frameworks: they are shared by all.
@@ -353,6 +365,18 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 		}, [nPrincipals]int{401, 201, 201, 201, 403, 403, 403, 201, 403, 201, 401, 401}},
 		{"list pending awards", get("/api/v1/issuers/ac-a/pending-awards"),
 			[nPrincipals]int{401, 200, 200, 200, 403, 403, 403, 200, 200, 200, 401, 401}},
+		{"get pending award", get("/api/v1/pending-awards/" + pendingA),
+			[nPrincipals]int{401, 200, 200, 200, 403, 403, 403, 200, 200, 200, 401, 401}},
+		{"reject pending award", func(t *testing.T, p principal) call {
+			id := proposeA(t)
+			return call{method: "POST", path: "/api/v1/pending-awards/" + id + "/reject", r: req{JSON: map[string]string{"reason": "à revoir"}},
+				after: func(t *testing.T, res *resp) {
+					pa, err := ts.Iss.PendingAward(ctx, id)
+					if err != nil || (pa.State == issuing.PendingRejected) != (res.Status == 200) {
+						t.Errorf("after %d, the pending award: %+v %v", res.Status, pa, err)
+					}
+				}}
+		}, [nPrincipals]int{401, 200, 200, 200, 403, 403, 403, 200, 403, 200, 401, 401}},
 		// Proposed by a trainer who is none of the principals.
 		{"approve pending award", func(t *testing.T, p principal) call {
 			id := proposeA(t)
@@ -436,6 +460,7 @@ func testAuthorizationMatrix(t *testing.T, ts *testServer) {
 	}
 
 	matrix = append(matrix, completionMatrix(t, ts, unique)...)
+	matrix = append(matrix, reviewMatrix(t, ts, att, unique)...)
 
 	for _, ep := range matrix {
 		for _, p := range ps {

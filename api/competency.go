@@ -46,6 +46,8 @@ func (s *Server) failCompetency(w http.ResponseWriter, r *http.Request, err erro
 		writeError(w, http.StatusBadRequest, "invalid", in.Error(), in.Where)
 	case errors.Is(err, competency.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error(), "")
+	case errors.Is(err, competency.ErrOfficial):
+		writeError(w, http.StatusForbidden, "forbidden", strings.TrimPrefix(err.Error(), "competency: "), "")
 	case errors.Is(err, issuing.ErrSameAssessor):
 		writeError(w, http.StatusForbidden, "same_assessor", "the second assessor must be someone else than the trainer who proposed the award", "")
 	case errors.Is(err, issuing.ErrAlreadyDecided):
@@ -112,7 +114,13 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send a CASE CFPackage (application/json) or a Moodle competency CSV (text/csv)", "")
 		return
 	}
-	rec, created, err := s.comp.Import(r.Context(), actor(p), format, body)
+	// Frameworks are shared: only root may change an official one, which
+	// every issuer's awards point to.
+	imp := s.comp.ImportShared
+	if p.Root {
+		imp = s.comp.Import
+	}
+	rec, created, err := imp(r.Context(), actor(p), format, body)
 	if err != nil {
 		s.failCompetency(w, r, err)
 		return

@@ -20,10 +20,10 @@ import (
 
 // newCompetencyServer is a test server with frameworks in its database
 // (the official ones seeded), as serve wires it.
-func newCompetencyServer(t *testing.T, dsn string) (*testServer, *competency.Service) {
+func newCompetencyServer(t *testing.T, dsn string, opts ...func(base string, c *api.Config)) (*testServer, *competency.Service) {
 	t.Helper()
 	var comp *competency.Service
-	ts := newTestServer(t, dsn, func(base string, c *api.Config) {
+	ts := newTestServer(t, dsn, append(opts, func(base string, c *api.Config) {
 		db, err := store.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -34,7 +34,7 @@ func newCompetencyServer(t *testing.T, dsn string) (*testServer, *competency.Ser
 			t.Fatal(err)
 		}
 		c.Competency, c.BaseURL = comp, base
-	})
+	})...)
 	return ts, comp
 }
 

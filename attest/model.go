@@ -10,9 +10,13 @@
 package attest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"math"
 	"net/mail"
 	"strconv"
@@ -244,8 +248,58 @@ func (t *Training) check() error {
 	if len(t.Signatory.Image) > 512<<10 {
 		return inputErr("signatory.image", "is larger than 512 KiB")
 	}
-	if len(t.Signatory.Image) > 0 && imageType(t.Signatory.Image) == "" {
+	if len(t.Signatory.Image) > 0 {
+		if err := checkImage(t.Signatory.Image); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxImagePixels bounds a signature image: the PDF library inflates a
+// PNG with transparency whole in memory.
+const maxImagePixels = 1 << 20
+
+// checkImage decodes a signature image whole, so that one whose data
+// does not match its header (which the PDF library does not check, and
+// panics on) or that inflates beyond a signature's size is refused here;
+// and refuses what the PDF library cannot embed.
+func checkImage(b []byte) error {
+	var (
+		cfg image.Config
+		err error
+	)
+	switch imageType(b) {
+	case "PNG":
+		// IHDR: bit depth at 24, interlace method at 28.
+		if len(b) < 29 {
+			return inputErr("signatory.image", "is a truncated PNG image")
+		}
+		if b[24] > 8 {
+			return inputErr("signatory.image", "is a 16-bit PNG: save it with 8 bits per channel")
+		}
+		if b[28] != 0 {
+			return inputErr("signatory.image", "is an interlaced PNG: save it without interlacing")
+		}
+		cfg, err = png.DecodeConfig(bytes.NewReader(b))
+	case "JPG":
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
+	default:
 		return inputErr("signatory.image", "must be a PNG or JPEG image")
+	}
+	if err != nil {
+		return inputErr("signatory.image", "is not a readable image: %v", err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return inputErr("signatory.image", "is %d×%d pixels: a signature needs at most %d pixels", cfg.Width, cfg.Height, maxImagePixels)
+	}
+	if imageType(b) == "PNG" {
+		_, err = png.Decode(bytes.NewReader(b))
+	} else {
+		_, err = jpeg.Decode(bytes.NewReader(b))
+	}
+	if err != nil {
+		return inputErr("signatory.image", "is not a readable image: %v", err)
 	}
 	return nil
 }

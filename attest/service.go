@@ -252,7 +252,14 @@ func (s *Service) issueAll(ctx context.Context, actor string, tr *training, lear
 
 // renderOne makes the attestation of one signed credential: its record
 // and its PDF.
-func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Credential) (Attestation, error) {
+func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Credential) (_ Attestation, err error) {
+	// The PDF library panics on some inputs; from this goroutine a panic
+	// would end the whole process, not just the request.
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("attest: rendering the PDF: %v", v)
+		}
+	}()
 	a := Attestation{ID: newUUID(), Code: newCode(), Issuer: tr.issuer.Slug, CredentialID: c.ID,
 		LearnerEmail: badges.NormalizeEmail(l.Email), LearnerName: strings.TrimSpace(l.Name), CreatedBy: actor, CreatedAt: s.now()}
 	t := tr.t

@@ -181,9 +181,26 @@ const (
 	FormatMoodleCSV = "moodle-csv"
 )
 
+// ErrOfficial is returned (wrapped) when an import would change an
+// official framework and the importer may not.
+var ErrOfficial = errors.New("an official framework is changed only by the service's operator")
+
 // Import reads a framework in format (FormatCASE or FormatMoodleCSV) and
 // saves it. Bad input is an *InputError naming the place.
 func (s *Service) Import(ctx context.Context, actor, format string, data []byte) (Record, bool, error) {
+	return s.importAs(ctx, actor, format, data, true)
+}
+
+// ImportShared is Import for an issuer's administrator: frameworks are
+// shared by every issuer, so a new version of an official framework (the
+// same identifier, other content) would rewrite what every issuer's
+// awards point to. It is refused with ErrOfficial; the same content again
+// is answered as Import does.
+func (s *Service) ImportShared(ctx context.Context, actor, format string, data []byte) (Record, bool, error) {
+	return s.importAs(ctx, actor, format, data, false)
+}
+
+func (s *Service) importAs(ctx context.Context, actor, format string, data []byte, mayChangeOfficial bool) (Record, bool, error) {
 	var (
 		f   Framework
 		err error
@@ -198,6 +215,22 @@ func (s *Service) Import(ctx context.Context, actor, format string, data []byte)
 	}
 	if err != nil {
 		return Record{}, false, err
+	}
+	if !mayChangeOfficial {
+		latest, err := s.store.FrameworkVersion(ctx, f.Identifier, 0)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return Record{}, false, fmt.Errorf("competency: framework %s: %w", f.Identifier, err)
+		case latest.Source == SourceOfficial:
+			hash, err := hashFramework(f)
+			if err != nil {
+				return Record{}, false, fmt.Errorf("competency: hash: %w", err)
+			}
+			if hash != latest.Hash {
+				return Record{}, false, fmt.Errorf("competency: framework %s (%s): %w", f.Identifier, latest.Title, ErrOfficial)
+			}
+		}
 	}
 	return s.Save(ctx, actor, format, f)
 }

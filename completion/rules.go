@@ -221,6 +221,24 @@ func (s *Service) LearnerProgress(ctx context.Context, email string, visible fun
 		}
 		return ""
 	}
+	// A module may be another issuer's achievement: its credential is
+	// shown only to those who may see that issuer's, so that a parcours
+	// does not hand one issuer's trainers another's credentials.
+	moduleIssuer := map[string]string{}
+	seen := func(achievement string) (bool, error) {
+		iss, ok := moduleIssuer[achievement]
+		if !ok {
+			a, err := s.iss.Achievement(ctx, achievement)
+			if err != nil && !errors.Is(err, issuing.ErrNotFound) {
+				return false, fmt.Errorf("completion: module %s: %w", achievement, err)
+			}
+			if a != nil {
+				iss = a.Issuer
+			}
+			moduleIssuer[achievement] = iss
+		}
+		return iss != "" && visible(iss), nil
+	}
 	out := []Progress{}
 	for _, p := range ps {
 		pr := Progress{Parcours: p.ID, Achievement: s.iss.AchievementURL(p.AchievementID), Issuer: p.Issuer, Required: p.needed(), Modules: []ModuleProgress{}}
@@ -229,7 +247,17 @@ func (s *Service) LearnerProgress(ctx context.Context, email string, visible fun
 			if ok {
 				pr.Held++
 			}
-			pr.Modules = append(pr.Modules, ModuleProgress{Achievement: s.iss.AchievementURL(m), Held: ok, Credential: cred(h)})
+			mp := ModuleProgress{Achievement: s.iss.AchievementURL(m), Held: ok}
+			if ok {
+				show, err := seen(m)
+				if err != nil {
+					return nil, err
+				}
+				if show {
+					mp.Credential = cred(h)
+				}
+			}
+			pr.Modules = append(pr.Modules, mp)
 		}
 		if h, ok := held[p.AchievementID]; ok {
 			pr.Complete, pr.Credential = true, cred(h)
