@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insigne/insigne/completion/xapi/xapitest"
 	"github.com/insigne/insigne/internal/testenv"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -284,5 +286,122 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	if after == 0 || afterOK != after {
 		t.Errorf("after recovery %d of %d requests succeeded", afterOK, after)
+	}
+}
+
+// TestIngestionSurvivesKill kills the server (SIGKILL) while an LMS sends
+// course completions as xAPI statements, starts it again and lets the LMS
+// resend every batch, acknowledged or not, as it would: each learner ends
+// with exactly one credential, none is missing.
+func TestIngestionSurvivesKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			port := freePort(t)
+			base := fmt.Sprintf("http://localhost:%d", port)
+			vars := map[string]string{"INSIGNE_ADMIN_TOKEN": "ingest-test", "INSIGNE_BASE_URL": base, "INSIGNE_JOB_LEASE": "1s"}
+			if b.Name == "postgres" {
+				vars["INSIGNE_DATABASE_URL"] = b.DSN(t)
+			}
+			data := t.TempDir()
+			srv := startChild(t, port, data, vars)
+			c := client{t: t, base: base, token: "ingest-test"}
+			c.json("POST", "/api/v1/issuers", map[string]string{"slug": "versailles", "name": "Académie de Versailles"}, 201)
+			ach := c.json("POST", "/api/v1/issuers/versailles/achievements", map[string]any{"name": "Parcours hybride", "description": "d",
+				"criteria": map[string]string{"narrative": "n"}}, 201)["id"].(string)
+			const site = "https://magistere.example/versailles"
+			c.json("POST", "/api/v1/mappings", map[string]any{"activity": site + "/course/view.php?id=42", "achievement": ach}, 201)
+			lms := c.json("POST", "/api/v1/lms-clients", map[string]string{"name": "Magistère", "issuer": "versailles"}, 201)
+			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(lms["key"].(string)+":"+lms["secret"].(string)))
+
+			const n, per = 600, 20
+			at := time.Date(2026, 11, 20, 14, 5, 0, 0, time.UTC)
+			var batches [][]byte
+			for i := 0; i < n; i += per {
+				var stmts []any
+				for j := i; j < i+per; j++ {
+					stmts = append(stmts, xapitest.CourseCompleted(xapitest.UUID(j+1), site, 42, "Cours",
+						xapitest.Learner{Email: fmt.Sprintf("ens%04d@ac-versailles.fr", j), Name: fmt.Sprintf("Enseignant %d", j)}, at))
+				}
+				batches = append(batches, xapitest.JSON(stmts))
+			}
+			send := func(body []byte) (int, error) {
+				req, _ := http.NewRequest("POST", base+"/xapi/statements", bytes.NewReader(body))
+				req.Header.Set("Authorization", auth)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Experience-API-Version", "1.0.3")
+				resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+				if err != nil {
+					return 0, err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode, nil
+			}
+			var acked atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for w := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < len(batches); i += 2 {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if s, err := send(batches[i]); err == nil && s == 200 {
+							acked.Add(1)
+						}
+					}
+				}()
+			}
+			for deadline := time.Now().Add(60 * time.Second); acked.Load() < 4; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("no batch acknowledged in 60 s")
+				}
+			}
+			srv.Process.Signal(syscall.SIGKILL)
+			srv.Wait()
+			close(stop)
+			wg.Wait()
+			if acked.Load() >= int64(len(batches)) {
+				t.Fatal("every batch went through before the kill: nothing was tested")
+			}
+			t.Logf("killed with %d of %d batches acknowledged", acked.Load(), len(batches))
+
+			startChild(t, port, data, vars)
+			for i, body := range batches {
+				if s, err := send(body); err != nil || s != 200 {
+					t.Fatalf("resending batch %d: %d %v", i, s, err)
+				}
+			}
+			var total float64
+			for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				total = c.json("GET", "/api/v1/credentials?limit=1&achievement="+ach, nil, 200)["total"].(float64)
+				if total >= n || time.Now().After(deadline) {
+					break
+				}
+			}
+			seen := map[string]int{}
+			for off := 0; off < n+100; off += 500 {
+				page := c.json("GET", fmt.Sprintf("/api/v1/credentials?achievement=%s&limit=500&offset=%d", ach, off), nil, 200)
+				for _, x := range page["credentials"].([]any) {
+					seen[x.(map[string]any)["recipient"].(map[string]any)["email"].(string)]++
+				}
+			}
+			for j := range n {
+				e := fmt.Sprintf("ens%04d@ac-versailles.fr", j)
+				if seen[e] != 1 {
+					t.Errorf("%s holds %d credentials, want 1", e, seen[e])
+				}
+			}
+			if total != n || len(seen) != n {
+				t.Fatalf("%v credentials for %d learners; want %d", total, len(seen), n)
+			}
+		})
 	}
 }
