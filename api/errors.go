@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/issuing"
@@ -49,6 +52,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusForbidden, "forbidden", strings.TrimPrefix(err.Error(), "auth: forbidden: "), "")
 	case errors.Is(err, auth.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", strings.TrimPrefix(err.Error(), "auth: invalid argument: "), "")
+	case errors.Is(err, issuing.ErrNoSpace):
+		s.log.ErrorContext(r.Context(), "storage full", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInsufficientStorage, "insufficient_storage", "the server has no room left for this file; nothing was kept, try again later", "")
+	case unavailable(err):
+		s.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the database does not answer; try again in a few seconds", "")
 	default:
 		if r.Context().Err() != nil {
 			return // the client went away
@@ -155,4 +165,20 @@ func goKind(t string) string {
 		return "a number"
 	}
 	return "an object"
+}
+
+// unavailable tells the errors of a database that is away (restarting,
+// unreachable) from those of a request: connection failures, and the
+// SQLSTATE classes 08 (connection exception) and 57 (operator
+// intervention, e.g. a server shutting down), read through the SQLState
+// method drivers' errors offer, so that api needs no driver.
+func unavailable(err error) bool {
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		c := st.SQLState()
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57")
+	}
+	var op *net.OpError
+	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET)
 }

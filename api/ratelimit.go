@@ -192,7 +192,8 @@ func isPublic(r *http.Request) bool {
 		return false
 	case p == "/api/v1/verify" || p == "/api/v1/openapi.json":
 		return true
-	case strings.HasPrefix(p, "/api/"):
+	case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/xapi/"):
+		// The JSON API and the LRS are for authenticated callers.
 		return false
 	}
 	return true

@@ -173,6 +173,9 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (*Principal,
 	if err != nil {
 		return nil, fmt.Errorf("auth: user %s: %w", userID, err)
 	}
+	if u.Suspended {
+		return nil, errSuspended
+	}
 	ms, err := s.st.Memberships(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("auth: memberships of user %s: %w", u.ID, err)
@@ -220,8 +223,14 @@ func (s *Service) PasswordSignIn(ctx context.Context, email, pw string) (User, e
 	if !ok {
 		return User{}, wrong
 	}
+	if u.Suspended {
+		return User{}, errSuspended
+	}
 	return u, nil
 }
+
+// errSuspended refuses a suspended account, whatever the way it signs in.
+var errSuspended = unauthenticated("this account is suspended after a long inactivity; ask an administrator to reinstate it")
 
 // dummy returns a hash of a random password, made once.
 func (s *Service) dummy() string {
@@ -241,6 +250,14 @@ func (s *Service) dummy() string {
 // Linking by e-mail trusts every configured provider to verify addresses
 // honestly; configure only providers you trust that far.
 func (s *Service) OIDCSignIn(ctx context.Context, c *Claims) (User, error) {
+	u, err := s.oidcSignIn(ctx, c)
+	if err == nil && u.Suspended {
+		return User{}, errSuspended
+	}
+	return u, err
+}
+
+func (s *Service) oidcSignIn(ctx context.Context, c *Claims) (User, error) {
 	if c == nil || c.Issuer == "" || c.Subject == "" {
 		return User{}, fmt.Errorf("%w: OpenID claims without issuer or subject", ErrInvalid)
 	}
@@ -571,6 +588,9 @@ func (s *Service) RedeemSignInLink(ctx context.Context, plain string) (User, err
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: sign-in link: %w", err)
+	}
+	if u.Suspended {
+		return User{}, errSuspended
 	}
 	return u, nil
 }

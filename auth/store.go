@@ -28,6 +28,9 @@ type User struct {
 	Root         bool // every right on every issuer
 	CreatedAt    time.Time
 	LastSeen     time.Time // last sign-in; zero if never
+	// Suspended accounts (long inactive, see package lifecycle) sign in
+	// no more until an administrator reinstates them.
+	Suspended bool
 }
 
 // Membership gives a user a role for one issuer. A user has at most one

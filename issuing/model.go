@@ -19,6 +19,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrTooLarge = errors.New("too large")
+	// ErrNoSpace: the storage is full; nothing was kept.
+	ErrNoSpace = errors.New("no space left for the file")
 )
 
 // Issuer is an organisation that awards badges: an académie, a national

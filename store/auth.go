@@ -34,10 +34,11 @@ func scanUser(sc interface{ Scan(...any) error }) (auth.User, error) {
 	var u auth.User
 	var email, oi, os sql.NullString
 	var root int
-	var created, seen int64
-	if err := sc.Scan(&u.ID, &email, &u.Name, &u.PasswordHash, &oi, &os, &root, &created, &seen); err != nil {
+	var created, seen, suspended int64
+	if err := sc.Scan(&u.ID, &email, &u.Name, &u.PasswordHash, &oi, &os, &root, &created, &seen, &suspended); err != nil {
 		return u, err
 	}
+	u.Suspended = suspended != 0
 	u.Email, u.OIDCIssuer, u.OIDCSubject = email.String, oi.String, os.String
 	u.Root = root == 1
 	u.CreatedAt, u.LastSeen = fromMicros(created), fromMicros(seen)
@@ -65,7 +66,7 @@ func (s *DB) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 }
 
 func (s *DB) userWhere(ctx context.Context, what, cond string, args ...any) (auth.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE "+cond), args...))
+	u, err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+", suspended_at FROM users WHERE "+cond), args...))
 	if err != nil {
 		return u, authNotFound(err, what)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/insigne/insigne/issuing"
 )
@@ -16,6 +17,9 @@ import (
 // DiskBlobs keeps evidence files on disk under Dir, named by their SHA-256.
 type DiskBlobs struct {
 	Dir string
+	// Wrap, when set, stands between the upload and its temporary file
+	// (tests inject a disk that fills up).
+	Wrap func(io.Writer) io.Writer
 }
 
 var _ issuing.BlobStore = DiskBlobs{}
@@ -33,7 +37,11 @@ func (d DiskBlobs) Put(ctx context.Context, r io.Reader, max int64) (string, int
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, max+1))
+	var file io.Writer = tmp
+	if d.Wrap != nil {
+		file = d.Wrap(tmp)
+	}
+	n, err := io.Copy(io.MultiWriter(file, h), io.LimitReader(r, max+1))
 	if err == nil && n > max {
 		err = fmt.Errorf("the file is larger than %d bytes: %w", max, issuing.ErrTooLarge)
 	}
@@ -46,6 +54,9 @@ func (d DiskBlobs) Put(ctx context.Context, r io.Reader, max int64) (string, int
 	if err != nil {
 		if errors.Is(err, issuing.ErrTooLarge) {
 			return "", 0, err
+		}
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return "", 0, fmt.Errorf("evidence store: %w: %w", issuing.ErrNoSpace, err)
 		}
 		return "", 0, fmt.Errorf("evidence store: write: %w", err)
 	}

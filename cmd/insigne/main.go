@@ -29,6 +29,8 @@ Commands:
   framework list             list the stored frameworks
   backup --out FILE          archive the data directory (database snapshot, key file, evidence) while serving
   restore FILE               restore an archive into an empty data directory (--force to replace)
+  accounts sweep             suspend and delete long-inactive accounts now (notices first)
+  accounts reinstate EMAIL   lift an account's suspension
 
 Run 'insigne <command> -h' for a command's flags.
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdBackup(ctx, args[1:], e)
 	case "restore":
 		err = cmdRestore(ctx, args[1:], e)
+	case "accounts":
+		err = cmdAccounts(ctx, args[1:], e)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK

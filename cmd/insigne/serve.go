@@ -144,6 +144,10 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	sweeper, sweepEvery, err := newSweeper(e, db, base, log)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc, RateLimits: limits,
 		Completions: completions, Recorder: completions, Attest: att,
@@ -178,6 +182,13 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	go func() { completions.RunAwards(jobsCtx); close(awardsDone) }()
 	batchesDone := make(chan struct{})
 	go func() { att.RunBatches(jobsCtx); close(batchesDone) }()
+	sweepDone := make(chan struct{})
+	go func() {
+		if sweepEvery > 0 {
+			sweeper.Run(jobsCtx, sweepEvery)
+		}
+		close(sweepDone)
+	}()
 	// Every background loop ends with jobsCtx; wait for all before the
 	// database closes.
 	defer func() {
@@ -187,6 +198,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		<-purgeDone
 		<-awardsDone
 		<-batchesDone
+		<-sweepDone
 	}()
 
 	errc := make(chan error, 1)

@@ -21,6 +21,14 @@
 //	       round-robin; needs -database-url (the server's PostgreSQL), where
 //	       it seeds -learners learners with -per-learner issued credentials
 //	       each (unless already there) and opens -sessions sessions
+//	full   the operations mix: 10 % awards, 40 % public GETs, 20 %
+//	       verifications, 20 % xAPI statements (POST /xapi/statements, one
+//	       course completion of a new learner, mapped to the achievement,
+//	       so each one awards a credential), 10 % backpack reads (GET
+//	       /api/v1/backpack/credentials as a signed-in learner)
+//
+// Run the server with INSIGNE_RATE_PUBLIC=0: the generator is one client
+// address, which the public rate limit would otherwise hold back.
 //
 // Example:
 //
@@ -101,10 +109,10 @@ func main() {
 	for _, s := range strings.Split(scen, ",") {
 		s = strings.TrimSpace(s)
 		switch s {
-		case "award", "get", "mixed", "backpack":
+		case "award", "get", "mixed", "backpack", "full":
 			c.scenarios = append(c.scenarios, s)
 		default:
-			fatalf("unknown scenario %q: award, get, mixed or backpack", s)
+			fatalf("unknown scenario %q: award, get, mixed, backpack or full", s)
 		}
 	}
 	if c.rate <= 0 || c.duration <= 0 || c.warmup < 0 || c.seed < 1 {
@@ -141,7 +149,12 @@ func main() {
 				fatalf("seeding backpacks: %v", err)
 			}
 		}
-		if (s == "get" || s == "mixed") && len(g.creds) == 0 {
+		if s == "full" && g.lmsAuth == "" {
+			if err := g.setupFull(ctx); err != nil {
+				fatalf("setting up the full scenario: %v", err)
+			}
+		}
+		if (s == "get" || s == "mixed" || s == "full") && len(g.creds) == 0 {
 			if err := g.seedCredentials(ctx); err != nil {
 				fatalf("seeding credentials: %v", err)
 			}
@@ -192,6 +205,13 @@ type generator struct {
 	bodies      [][]byte // their signed JSON, for verify
 	recipient   atomic.Int64
 	cookies     []string // learner sessions, for the backpack scenario
+
+	// full scenario: the LMS client's Basic authorization, the mapped
+	// course, and a signed-in learner's session cookie.
+	lmsAuth string
+	course  string
+	session string
+	learner atomic.Int64
 }
 
 func newGenerator(c config) *generator {
@@ -349,11 +369,16 @@ const (
 	opGet
 	opVerify
 	opList
+	opIngest
 	opBackpack
 	numOps
 )
 
-var opNames = [numOps]string{"award", "get", "verify", "list", "backpack"}
+var opNames = [numOps]string{"award", "get", "verify", "list", "xapi", "backpack"}
+
+// fullPattern: 10 % awards, 40 % gets, 20 % verifications, 20 % xAPI
+// statements, 10 % backpack reads.
+var fullPattern = [10]int{opGet, opAward, opIngest, opVerify, opGet, opBackpack, opGet, opIngest, opVerify, opGet}
 
 // mixedPattern spreads 10 % awards, 60 % gets, 20 % verifications and
 // 10 % listings evenly over every ten requests.
@@ -367,6 +392,8 @@ func (g *generator) pick(scenario string, i int) int {
 		return opGet
 	case "backpack":
 		return opBackpack
+	case "full":
+		return fullPattern[i%len(fullPattern)]
 	default:
 		return mixedPattern[i%len(mixedPattern)]
 	}
@@ -392,9 +419,20 @@ func (g *generator) request(ctx context.Context, op, i int) *http.Request {
 	case opList:
 		req, _ = http.NewRequestWithContext(ctx, http.MethodGet, g.c.base+"/api/v1/credentials?achievement="+g.achievement+"&limit=20", nil)
 		req.Header.Set("Authorization", "Bearer "+g.c.token)
+	case opIngest:
+		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, g.c.base+"/xapi/statements", bytes.NewReader(g.statement()))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", g.lmsAuth)
+		req.Header.Set("X-Experience-API-Version", "1.0.3")
 	case opBackpack:
+		// The backpack scenario reads many seeded learners' backpacks; the
+		// full one, its own learner's.
 		req, _ = http.NewRequestWithContext(ctx, http.MethodGet, g.c.base+"/api/v1/backpack/credentials?limit=50", nil)
-		req.Header.Set("Cookie", "insigne_session="+g.cookies[i%len(g.cookies)])
+		if len(g.cookies) > 0 {
+			req.AddCookie(&http.Cookie{Name: "insigne_session", Value: g.cookies[i%len(g.cookies)]})
+		} else {
+			req.AddCookie(&http.Cookie{Name: "insigne_session", Value: g.session})
+		}
 	}
 	return req
 }

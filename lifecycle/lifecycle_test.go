@@ -1,0 +1,276 @@
+package lifecycle_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/badges"
+	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/jsonld"
+	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/lifecycle"
+	"github.com/insigne/insigne/store"
+	"github.com/insigne/insigne/store/storetest"
+)
+
+const base = "https://badges.example.fr"
+
+// docs answers the verifier's fetches (issuer profile, status list) from
+// the service itself, as the public routes would.
+type docs struct{ svc *issuing.Service }
+
+func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
+	path := strings.TrimPrefix(url, base)
+	switch {
+	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
+		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(doc)
+	case strings.HasPrefix(path, "/status/"):
+		var slug string
+		var n int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
+			return nil, err
+		}
+		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
+		return b, err
+	}
+	return nil, fmt.Errorf("no document at %s", url)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// mailbox is a Mailer that keeps what it was given.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []string // "to|subject"
+}
+
+func (m *mailbox) Send(ctx context.Context, to, subject, body string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, to+"|"+subject)
+	return nil
+}
+
+func (m *mailbox) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sent
+	m.sent = nil
+	return s
+}
+
+const day = 24 * time.Hour
+
+// TestLifecycle follows accounts through three years and more on a fake
+// clock, on both databases: notices, suspension, a sign-in that cancels
+// it, deletion of the personal data, credentials still verifying.
+func TestLifecycle(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			db, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+			kek := make([]byte, 32)
+			rand.Read(kek)
+			sealer, _ := keys.NewSealer(kek)
+			l, _ := jsonld.NewLoader()
+			canon := jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
+			iss := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: canon, BaseURL: base, Now: clk.Now})
+			schemas, _ := badges.NewSchemas()
+			verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: docs{iss}})
+			a := auth.NewService(db, clk.Now)
+
+			users := map[string]string{}
+			for _, who := range []string{"ana", "ben", "chloe", "root"} {
+				u, err := db.CreateUser(ctx, auth.User{Email: who + "@example.org", Name: "Nom " + who, CreatedAt: clk.Now(), LastSeen: clk.Now(), Root: who == "root"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				users[who] = u.ID
+			}
+			if _, err := iss.CreateIssuer(ctx, "t", issuing.IssuerInput{Slug: "ac-lyon", Name: "Académie de Lyon", URL: "https://www.ac-lyon.fr"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SetMembership(ctx, auth.Membership{UserID: users["ana"], Issuer: "ac-lyon", Role: auth.RoleTrainer}); err != nil {
+				t.Fatal(err)
+			}
+			var spec issuing.AchievementSpec
+			json.Unmarshal([]byte(`{"name":"Coopérer","description":"d","achievementType":"Competency","criteria":{"narrative":"n"}}`), &spec)
+			ach, err := iss.CreateAchievement(ctx, "t", "ac-lyon", spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := iss.Prepare(ctx, issuing.AwardRequest{Achievement: ach.ID, Recipients: []issuing.RecipientInput{
+				{Email: "ana@example.org", Name: "Ana Lefèvre"}, {Email: "ben@example.org", Name: "Ben"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, err := iss.Award(ctx, "t", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := iss.Revoke(ctx, "t", creds[1].ID, "erreur"); err != nil {
+				t.Fatal(err)
+			}
+			verdict := func(c issuing.Credential) badges.Verdict {
+				got, err := iss.Credential(ctx, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := verifier.Verify(ctx, got.Signed, badges.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.Verdict
+			}
+			if verdict(creds[0]) != badges.Valid || verdict(creds[1]) != badges.Invalid {
+				t.Fatal("credentials before the sweeps")
+			}
+			// The signed credential names its recipient by salted hash only.
+			for _, s := range []string{"ana@example.org", "Ana Lefèvre"} {
+				if strings.Contains(string(creds[0].Signed), s) {
+					t.Fatalf("the signed credential holds %q in clear", s)
+				}
+			}
+			_, cookie := mustSession(t, a, users["ana"])
+
+			mail := &mailbox{}
+			sw := lifecycle.New(lifecycle.Config{Store: db, Mailer: mail, Now: clk.Now, BaseURL: base,
+				SuspendAfter: 3 * 365 * day, DeleteAfter: 365 * day, Notice: 30 * day})
+			sweep := func(want lifecycle.Result) {
+				t.Helper()
+				r, err := sw.Sweep(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r != want {
+					t.Fatalf("%s: sweep %+v, want %+v", clk.Now().Format(time.DateOnly), r, want)
+				}
+			}
+
+			// Ben is active all along.
+			touch := func(who string) {
+				if err := db.TouchUser(ctx, users[who], clk.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Add(2 * 365 * day)
+			touch("ben")
+			sweep(lifecycle.Result{})
+			// 3 years less 20 days: Ana and Chloé get the notice, once.
+			clk.Add(365*day - 20*day)
+			sweep(lifecycle.Result{SuspendNotices: 2})
+			if got := strings.Join(mail.take(), ","); !strings.Contains(got, "ana@example.org|Votre compte Insigne va être suspendu") || !strings.Contains(got, "chloe@") {
+				t.Fatalf("notices %s", got)
+			}
+			sweep(lifecycle.Result{})
+			// Chloé signs in after her notice: nothing happens to her.
+			clk.Add(5 * day)
+			touch("chloe")
+			// 3 years passed, but the notice is not 30 days old yet.
+			clk.Add(20 * day)
+			sweep(lifecycle.Result{})
+			clk.Add(6 * day)
+			sweep(lifecycle.Result{Suspended: 1})
+			if _, err := a.UserPrincipal(ctx, users["ana"]); err == nil {
+				t.Fatal("a suspended account still authenticates")
+			}
+			if _, _, err := a.SessionPrincipal(ctx, cookie); err == nil {
+				t.Fatal("a suspended account's session still works")
+			}
+			if _, err := a.UserPrincipal(ctx, users["chloe"]); err != nil {
+				t.Fatalf("chloé, active again: %v", err)
+			}
+			// A year after the suspension, less the notice: the deletion
+			// notice; the deletion 30 days later.
+			clk.Add(365*day - 29*day)
+			sweep(lifecycle.Result{DeleteNotices: 1})
+			if got := mail.take(); len(got) != 1 || got[0] != "ana@example.org|Votre compte Insigne va être supprimé" {
+				t.Fatalf("notices %v", got)
+			}
+			clk.Add(29 * day)
+			sweep(lifecycle.Result{})
+			clk.Add(day + time.Hour)
+			sweep(lifecycle.Result{Deleted: 1})
+
+			// Ana's personal data is gone; her credential still verifies, the
+			// revoked one of Ben still does not.
+			raw, err := sql.Open(map[string]string{"sqlite": "sqlite", "postgres": "pgx"}[b.Name], rawDSN(b.Name, dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			for q, want := range map[string]int{
+				"SELECT COUNT(*) FROM users WHERE id = '" + users["ana"] + "'":                                    0,
+				"SELECT COUNT(*) FROM memberships WHERE user_id = '" + users["ana"] + "'":                         0,
+				"SELECT COUNT(*) FROM sessions WHERE user_id = '" + users["ana"] + "'":                            0,
+				"SELECT COUNT(*) FROM credentials WHERE recipient_email = 'ana@example.org'":                      0,
+				"SELECT COUNT(*) FROM credentials WHERE recipient_name = 'Ana Lefèvre'":                           0,
+				"SELECT COUNT(*) FROM credentials WHERE recipient_email = 'ben@example.org'":                      1,
+				"SELECT COUNT(*) FROM users WHERE id IN ('" + users["ben"] + "', '" + users["root"] + "')":        2,
+				"SELECT COUNT(*) FROM audit WHERE action = 'account.delete' AND target = '" + users["ana"] + "'":  1,
+				"SELECT COUNT(*) FROM audit WHERE action = 'account.suspend' AND target = '" + users["ana"] + "'": 1,
+			} {
+				var n int
+				if err := raw.QueryRow(q).Scan(&n); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if n != want {
+					t.Errorf("%s: %d, want %d", q, n, want)
+				}
+			}
+			if v := verdict(creds[0]); v != badges.Valid {
+				t.Errorf("the deleted person's credential: %s", v)
+			}
+			if v := verdict(creds[1]); v != badges.Invalid {
+				t.Errorf("the revoked credential: %s", v)
+			}
+			// The root account is never touched; nothing more to do.
+			sweep(lifecycle.Result{})
+		})
+	}
+}
+
+func mustSession(t *testing.T, a *auth.Service, userID string) (string, string) {
+	t.Helper()
+	cookie, csrf, err := a.NewSession(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return csrf, cookie
+}
+
+// rawDSN opens the same database as store.Open would.
+func rawDSN(name, dsn string) string {
+	if name == "sqlite" {
+		return "file:" + dsn
+	}
+	return dsn
+}
