@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -291,7 +292,8 @@ func (s *Server) consentHTML(w http.ResponseWriter, r *http.Request, status int,
 	var scopes []string
 	for _, sc := range req.Scopes {
 		for _, info := range oauth.Scopes {
-			if info.Scope == sc {
+			// offline_access changes nothing by itself (as renderConsent).
+			if info.Scope == sc && sc != oauth.ScopeOfflineAccess {
 				if pr.lang == "en" {
 					scopes = append(scopes, info.English)
 				} else {
@@ -308,7 +310,8 @@ func (s *Server) consentHTML(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	data := map[string]any{"Client": req.Client.Name, "ClientURI": safeURL(req.Client.URI), "ClientHost": hostOf(req.Client.URI),
-		"RedirectHost": hostOf(req.Params.RedirectURI), "Scopes": scopes, "Params": hidden}
+		"RedirectHost": hostOf(req.Params.RedirectURI), "Scopes": scopes, "Params": hidden,
+		"Lasting": slices.Contains(req.Client.GrantTypes, "refresh_token")}
 	pr.w.Header().Set("Cache-Control", "no-store")
 	s.render(pr, status, "consent", s.layout(pr, pr.t("consent.title", req.Client.Name), data))
 }

@@ -94,7 +94,17 @@ func New() (*Renderer, error) {
 
 func funcs(lang string) template.FuncMap {
 	return template.FuncMap{
-		"t": func(key string, args ...any) string { return T(lang, key, args...) },
+		// Messages are our own text, trusted as HTML (so that French
+		// apostrophes stay apostrophes in the source); what is put into
+		// them is escaped.
+		"t": func(key string, args ...any) template.HTML {
+			for i, a := range args {
+				if s, ok := a.(string); ok {
+					args[i] = template.HTMLEscapeString(s)
+				}
+			}
+			return template.HTML(T(lang, key, args...))
+		},
 	}
 }
 

@@ -129,3 +129,22 @@ func BenchmarkRenderErrorPage(b *testing.B) {
 		}
 	}
 }
+
+// A message is trusted text, but what goes into it is not.
+func TestMessagesEscapeTheirArguments(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	p := &Page{Lang: "fr", OtherLang: "en", User: &User{Email: `<img src=x onerror=alert(1)>@example.org`}, Data: map[string]any{}}
+	if err := r.Render(&b, "backpack", p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<img src=x") || !strings.Contains(b.String(), "&lt;img src=x onerror=alert(1)&gt;@example.org") {
+		t.Errorf("the address is not escaped in the message:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "Les badges attribués à l'adresse") {
+		t.Errorf("the message's apostrophe was escaped")
+	}
+}
