@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/insigne/insigne/api"
+	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/backpack"
 	"github.com/insigne/insigne/badges"
@@ -55,8 +56,15 @@ func withPages(t *testing.T) func(base string, c *api.Config) {
 		c.Competency = comp
 		// As newBPServer: the verifier reads this server's own documents.
 		canon, schemas := shared(t)
-		c.Verifier = badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: selfDocs{base}})
-		c.Backpack = backpack.New(backpack.Config{Store: db, Verifier: c.Verifier, Issuing: c.Issuing, PlatformIssuer: "plateforme", BaseURL: base})
+		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: selfDocs{base},
+			Extractors: []badges.Extractor{attest.Extractor{}}})
+		c.Verifier = v
+		c.Backpack = backpack.New(backpack.Config{Store: db, Verifier: v, Issuing: c.Issuing, PlatformIssuer: "plateforme", BaseURL: base})
+		fw, err := competency.Official()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Attest = attest.New(attest.Config{Store: db, Issuing: c.Issuing, Verifier: v, Frameworks: fw, BaseURL: base})
 	}
 }
 
@@ -432,6 +440,32 @@ func TestBrowser(t *testing.T) {
 	admin.submit(`.inline-form button[type=submit]`)
 	if !strings.Contains(admin.text(".alert-success"), "statut") {
 		t.Errorf("after revoking: %s", admin.text("main"))
+	}
+
+	// HR verifies an attestation: the PDF dropped on the verify page,
+	// then the code's link (the QR code's target).
+	body := map[string]any{"issuer": "ac-lyon", "learner": map[string]string{"email": "ana.martin@ac-lyon.fr", "name": "Ana Martin"},
+		"title": "Différencier en classe hétérogène", "start": "2026-10-12", "end": "2026-10-13", "hoursInPerson": 6, "hoursRemote": 3,
+		"organiser": "EAFC de l'académie de Lyon", "trainers": []string{"Éloïse Martin"}, "competencies": []string{"CC4", "P3"},
+		"signatory": map[string]string{"name": "Françoise Bézier", "role": "Directrice de l'EAFC"}}
+	var att struct{ ID, Code, PDF string }
+	ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: ts.Root, JSON: body}).json(t, &att)
+	pdfFile := filepath.Join(t.TempDir(), "attestation.pdf")
+	os.WriteFile(pdfFile, ts.must(t, 200, "GET", strings.TrimPrefix(att.PDF, ts.URL), req{Bearer: ts.Root}).Body, 0o644)
+	hr := newBrowser()
+	hr.auditBoth("verify", "/verify")
+	hr.do(chromedp.SetUploadFiles(chromedp.ID("file"), []string{pdfFile}))
+	hr.submit(`form[action="/verify"] button[type=submit]`)
+	if v := hr.text(".verdict-label"); v != "Valide" {
+		t.Fatalf("verify page verdict %q: %s", v, hr.text("main"))
+	}
+	if !strings.Contains(hr.text(".facts-list"), "Différencier en classe hétérogène") {
+		t.Errorf("verify result lacks the authentic title: %s", hr.text("main"))
+	}
+	hr.audit("verify-result", "fr")
+	hr.auditBoth("verify-code", "/v/"+att.Code)
+	if v := hr.text(".verdict-label"); v != "Valide" {
+		t.Errorf("code page verdict %q", v)
 	}
 
 	// The keyboard alone: sign in and reach one's badges with Tab and

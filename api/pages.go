@@ -125,7 +125,7 @@ func (s *Server) page(h func(*pageReq)) http.HandlerFunc {
 
 // layout fills what every page shows around its content.
 func (s *Server) layout(pr *pageReq, title string, data any) *web.Page {
-	p := &web.Page{Lang: pr.lang, Title: title, Data: data, OtherLang: "en"}
+	p := &web.Page{Lang: pr.lang, Title: title, Data: data, OtherLang: "en", Verify: s.att != nil}
 	if pr.lang == "en" {
 		p.OtherLang = "fr"
 	}

@@ -34,9 +34,11 @@ type Page struct {
 	Title     string
 	User      *User
 	// CSRF is the masked token every form of a signed-in page carries.
-	CSRF       string
-	Nav        []Link
-	Issuer     *IssuerNav
+	CSRF   string
+	Nav    []Link
+	Issuer *IssuerNav
+	// Verify shows the link to the verify page.
+	Verify     bool
 	Flash      string
 	Error      string
 	ErrorField string

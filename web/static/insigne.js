@@ -47,7 +47,35 @@
     });
   }
 
+  // The verify page: files dropped on the zone go into its file input;
+  // the input itself works without script.
+  function dropzone(zone) {
+    var input = zone.querySelector("input[type=file]");
+    var list = zone.querySelector("[data-dropzone-files]");
+    function show() {
+      var names = [];
+      for (var i = 0; i < input.files.length; i++) { names.push(input.files[i].name); }
+      list.textContent = names.join(", ");
+    }
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("dragover"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function () { zone.classList.remove("dragover"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
+    });
+    input.addEventListener("change", show);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-dropzone]").forEach(dropzone);
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.print(); });
+    });
     var box = document.querySelector("[data-job]");
     if (box) { followJob(box); }
     confirmForms();
