@@ -442,6 +442,36 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after revoking: %s", admin.text("main"))
 	}
 
+	// Automation: a Moodle course mapped to the badge, a parcours built on
+	// it, an LMS client; the learner's progress.
+	pathID := ts.createAchievement(t, ts.Root, "ac-lyon", "Parcours coopération")
+	admin.open("/manage/ac-lyon/rules")
+	admin.do(chromedp.SetValue(chromedp.ID("kind"), "moodle-course"), chromedp.SendKeys(chromedp.ID("activity"), "42"),
+		chromedp.SetValue(chromedp.ID("achievement"), achID))
+	admin.submit(`form[action="/manage/ac-lyon/mappings"] button[type=submit]`)
+	if !strings.Contains(admin.text("table"), "42") {
+		t.Fatalf("mapping not listed: %s", admin.text("main"))
+	}
+	admin.do(chromedp.SetValue(chromedp.ID("parcours_achievement"), pathID),
+		chromedp.Click(chromedp.CSS(`input[name=module][value="`+achID+`"]`)))
+	admin.submit(`form[action="/manage/ac-lyon/parcours"] button[type=submit]`)
+	if !strings.Contains(admin.text(".list-cards"), "Parcours coopération") {
+		t.Fatalf("parcours not listed: %s", admin.text("main"))
+	}
+	admin.auditBoth("rules", "/manage/ac-lyon/rules")
+	admin.open("/manage/ac-lyon/lms")
+	admin.do(chromedp.SendKeys(chromedp.ID("name"), "Magistère Lyon"))
+	admin.submit(`form[action="/manage/ac-lyon/lms"] button[type=submit]`)
+	if key := admin.text("#lms-key"); !strings.HasPrefix(key, "lms_") {
+		t.Fatalf("LMS key shown as %q", key)
+	}
+	admin.audit("lms-created", "fr")
+	admin.auditBoth("lms", "/manage/ac-lyon/lms")
+	learner.auditBoth("parcours", "/backpack/parcours")
+	if p := learner.text(".parcours"); !strings.Contains(p, "Parcours coopération") || !strings.Contains(p, "1 modules obtenus sur 1") {
+		t.Errorf("parcours progress: %q", p)
+	}
+
 	// HR verifies an attestation: the PDF dropped on the verify page,
 	// then the code's link (the QR code's target).
 	body := map[string]any{"issuer": "ac-lyon", "learner": map[string]string{"email": "ana.martin@ac-lyon.fr", "name": "Ana Martin"},

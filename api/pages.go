@@ -43,6 +43,7 @@ func (s *Server) pageRoutes(r *mux.Router) {
 		r.HandleFunc("/backpack/competencies", s.page(s.competencyMapPage)).Methods(http.MethodGet)
 	}
 	s.managePages(r)
+	s.rulesPages(r)
 }
 
 // pageReq is one request for a page: who asks, in which language.
@@ -149,6 +150,9 @@ func (s *Server) mainNav(pr *pageReq) []web.Link {
 	if s.backpack != nil {
 		nav = append(nav, web.Link{Href: "/backpack", Label: pr.t("nav.backpack"), Current: path == "/backpack"},
 			web.Link{Href: "/backpack/sharing", Label: pr.t("nav.sharing"), Current: path == "/backpack/sharing"})
+	}
+	if s.completions != nil {
+		nav = append(nav, web.Link{Href: "/backpack/parcours", Label: pr.t("nav.parcours"), Current: path == "/backpack/parcours"})
 	}
 	if s.comp != nil {
 		nav = append(nav, web.Link{Href: "/backpack/competencies", Label: pr.t("nav.competencies"), Current: path == "/backpack/competencies"})

@@ -105,6 +105,12 @@ func (s *Server) issuerLayout(ir *issuerReq, title string, data any) *web.Page {
 		add("/keys", "keys")
 		add("/tokens", "tokens")
 		add("/members", "members")
+		if s.completions != nil {
+			add("/rules", "rules")
+		}
+		if s.xapi != nil {
+			add("/lms", "lms")
+		}
 		if s.comp != nil {
 			add("/statistics", "statistics")
 		}

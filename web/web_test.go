@@ -39,6 +39,7 @@ func TestTemplateKeysAreTranslated(t *testing.T) {
 		"type.":         {"Badge", "Competency", "Course", "CertificateOfCompletion", "MicroCredential", "LearningProgram", "Achievement"},
 		"verdict.":      {"valid", "warnings", "invalid", ""},
 		"sharing.kind.": {"credential", "collection"},
+		"rules.kind.":   {"xapi", "moodle-course", "course-shortname", "moodle-module", "gaia-dispositif", "gaia-module", "gaia-session", "matricule"},
 	}
 	var keys []string
 	fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
