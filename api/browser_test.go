@@ -468,7 +468,7 @@ func TestBrowser(t *testing.T) {
 	admin.audit("lms-created", "fr")
 	admin.auditBoth("lms", "/manage/ac-lyon/lms")
 	learner.auditBoth("parcours", "/backpack/parcours")
-	if p := learner.text(".parcours"); !strings.Contains(p, "Parcours coopération") || !strings.Contains(p, "1 modules obtenus sur 1") {
+	if p := learner.text(".parcours"); !strings.Contains(p, "Parcours coopération") || !strings.Contains(p, "Modules obtenus : 1 sur 1") {
 		t.Errorf("parcours progress: %q", p)
 	}
 
