@@ -198,8 +198,20 @@ func (s *Server) renderAward(ir *issuerReq, status int, form map[string]string, 
 			lv = append(lv, levels{o.Name, o.Levels})
 		}
 	}
+	// The people this issuer already awarded, to find a learner by
+	// typing part of their address.
+	var known []struct{ Email, Name string }
+	if list, _, err := s.iss.Credentials(ir.r.Context(), issuing.CredentialQuery{Issuer: ir.issuer.Slug, Limit: 500}); err == nil {
+		seen := map[string]bool{}
+		for _, c := range list {
+			if c.RecipientEmail != "" && !seen[c.RecipientEmail] {
+				seen[c.RecipientEmail] = true
+				known = append(known, struct{ Email, Name string }{c.RecipientEmail, c.RecipientName})
+			}
+		}
+	}
 	q := ir.r.URL.Query()
-	data := map[string]any{"Achievements": opts, "Form": form, "Competency": s.comp != nil, "Levels": lv, "Proposed": q.Get("proposed") != ""}
+	data := map[string]any{"Achievements": opts, "Form": form, "Competency": s.comp != nil, "Levels": lv, "Proposed": q.Get("proposed") != "", "Known": known}
 	if id := q.Get("issued"); issuing.IsUUID(id) {
 		data["Issued"] = id
 	}
