@@ -275,6 +275,10 @@ func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
 		}
 		status, title, text = http.StatusNotFound, "Lien non valable", "Ce lien de confirmation est inconnu, a déjà servi ou a expiré."
 	}
+	if s.web != nil {
+		s.messagePage(w, r, status, title, text)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")

@@ -315,3 +315,11 @@ func (s *Server) consentHTML(w http.ResponseWriter, r *http.Request, status int,
 	pr.w.Header().Set("Cache-Control", "no-store")
 	s.render(pr, status, "consent", s.layout(pr, pr.t("consent.title", req.Client.Name), data))
 }
+
+// messagePage shows a title and a sentence in the layout (the e-mail
+// confirmation link's answer).
+func (s *Server) messagePage(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	pr := s.pageRequest(w, r)
+	pr.w.Header().Set("Cache-Control", "no-store")
+	s.render(pr, status, "message", s.layout(pr, title, map[string]any{"Text": text, "OK": status < 300}))
+}
