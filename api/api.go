@@ -24,6 +24,7 @@ import (
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/oauth"
+	"github.com/insigne/insigne/web"
 )
 
 // Verifier verifies a credential in any supported container.
@@ -111,6 +112,7 @@ type Server struct {
 	registry *prometheus.Registry
 	secure   bool
 	comp     *competency.Service
+	web      *web.Renderer
 
 	caseMu      sync.Mutex
 	cases       *caseIndex
@@ -150,6 +152,13 @@ func New(c Config) http.Handler {
 		s.moodleTrusted = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20, AllowPrivate: true})
 	}
 	s.limits = newRateLimiter(c.RateLimits)
+	if pages, err := web.New(); err != nil {
+		// The templates are embedded: a parse error is a bug to see at
+		// start-up; the API still serves.
+		c.Log.Error("web pages not served", "err", err)
+	} else {
+		s.web = pages
+	}
 	if len(c.Frameworks) > 0 && c.Competency == nil {
 		ix, err := newCASEIndex(c.Frameworks, c.BaseURL)
 		if err != nil {
@@ -174,6 +183,9 @@ func New(c Config) http.Handler {
 		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
+		if s.web != nil {
+			s.pageRoutes(r)
+		}
 		if s.comp != nil {
 			s.competencyRoutes(r)
 		}
@@ -193,9 +205,7 @@ func New(c Config) http.Handler {
 	if s.att != nil && s.iss != nil && s.auth != nil {
 		s.attestRoutes(r)
 	}
-	r.NotFoundHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such resource: "+r.URL.Path, "")
-	})))
+	r.NotFoundHandler = s.observe(s.securityHeaders(http.HandlerFunc(s.notFound)))
 	r.MethodNotAllowedHandler = s.observe(s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path, "")
 	})))

@@ -293,6 +293,10 @@ type outcomeView struct {
 }
 
 func (s *Server) renderVerify(w http.ResponseWriter, r *http.Request, status int, data map[string]any) {
+	if s.web != nil {
+		s.verifyHTML(w, r, status, data)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.Header().Set("Cache-Control", "no-store")

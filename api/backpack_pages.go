@@ -27,7 +27,11 @@ type shareCard struct {
 	Alignments                           []shareLink
 	Verdict, VerdictText, VerdictClass   string
 	Checked                              string
-	LinkedIn                             string
+	// VerdictKey names VerdictText in the pages' catalogue; CheckedAt is
+	// when it was checked.
+	VerdictKey string
+	CheckedAt  time.Time
+	LinkedIn   string
 }
 
 type shareLink struct{ Name, URL, Text string }
@@ -114,6 +118,10 @@ func (s *Server) sharePage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("embed") == "1" {
 		// The embed snippet frames this page on the learner's own site.
 		h.Del("X-Frame-Options")
+	}
+	if s.web != nil {
+		s.sharePageHTML(w, r, data, cards)
+		return
 	}
 	if err := shareTmpl.Execute(w, data); err != nil {
 		s.log.ErrorContext(r.Context(), "share page", "err", err)
@@ -216,19 +224,20 @@ func (s *Server) card(r *http.Request, it *backpack.Item) shareCard {
 		}
 	}
 	c.Checked = "vérifié le " + checked.UTC().Format("02/01/2006 à 15:04 UTC")
+	c.CheckedAt = checked
 	switch {
 	case it.Status == "revoked":
-		c.VerdictText, c.VerdictClass = "révoqué par son émetteur", "bad"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "révoqué par son émetteur", "bad", "share.verdict.revoked"
 	case it.Status == "suspended":
-		c.VerdictText, c.VerdictClass = "suspendu par son émetteur", "bad"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "suspendu par son émetteur", "bad", "share.verdict.suspended"
 	case it.Status == "expired":
-		c.VerdictText, c.VerdictClass = "expiré", "bad"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "expiré", "bad", "share.verdict.expired"
 	case c.Verdict == string(badges.Valid):
-		c.VerdictText, c.VerdictClass = "authentique et valide", "ok"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "authentique et valide", "ok", "share.verdict.valid"
 	case c.Verdict == string(badges.Warnings):
-		c.VerdictText, c.VerdictClass = "signature valide, émetteur non confirmé", "warn"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "signature valide, émetteur non confirmé", "warn", "share.verdict.warnings"
 	default:
-		c.VerdictText, c.VerdictClass = "non valide", "bad"
+		c.VerdictText, c.VerdictClass, c.VerdictKey = "non valide", "bad", "share.verdict.invalid"
 	}
 	return c
 }
@@ -265,6 +274,10 @@ func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status, title, text = http.StatusNotFound, "Lien non valable", "Ce lien de confirmation est inconnu, a déjà servi ou a expiré."
+	}
+	if s.web != nil {
+		s.messagePage(w, r, status, title, text)
+		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

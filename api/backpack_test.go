@@ -206,7 +206,7 @@ func TestBackpackEndToEnd(t *testing.T) {
 			}
 			pub := b.must(t, 200, "GET", strings.TrimPrefix(sh.URL, b.URL), req{})
 			body := string(pub.Body)
-			for _, want := range []string{`<html lang="fr">`, `property="og:title"`, `alt="Badge « Coopérer »"`, "Académie ac-lyon", "authentique et valide", "Avoir suivi le module Coopérer."} {
+			for _, want := range []string{`<html lang="fr">`, `property="og:title"`, `alt="Badge « Coopérer »"`, "Académie ac-lyon", "Authentique et valide", "Avoir suivi le module Coopérer."} {
 				if !strings.Contains(body, want) {
 					t.Errorf("share page lacks %q", want)
 				}
@@ -219,7 +219,7 @@ func TestBackpackEndToEnd(t *testing.T) {
 			b.must(t, 201, "POST", "/api/v1/backpack/shares", req{Session: b.AnneS, JSON: map[string]any{"kind": "collection", "id": col.ID,
 				"expiresAt": time.Now().Add(time.Hour)}}).json(t, &colShare)
 			colPage := string(b.must(t, 200, "GET", strings.TrimPrefix(colShare.URL, b.URL), req{}).Body)
-			if !strings.Contains(colPage, "Travail en équipe") || strings.Count(colPage, "<article>") != 2 {
+			if !strings.Contains(colPage, "Travail en équipe") || strings.Count(colPage, `<article class="share-card">`) != 2 {
 				t.Fatalf("collection page: %s", colPage)
 			}
 			var shares struct {

@@ -252,7 +252,7 @@ func (s *Server) obAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	s.renderConsent(w, http.StatusOK, p, csrf, req)
+	s.renderConsent(w, r, http.StatusOK, p, csrf, req)
 }
 
 // afterSignIn is where a browser goes once signed in: back to the page
@@ -337,7 +337,11 @@ func hostOf(u string) string {
 	return u
 }
 
-func (s *Server) renderConsent(w http.ResponseWriter, status int, p *auth.Principal, csrf string, req *oauth.Request) {
+func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, status int, p *auth.Principal, csrf string, req *oauth.Request) {
+	if s.web != nil {
+		s.consentHTML(w, r, status, p, csrf, req)
+		return
+	}
 	var scopes []string
 	for _, sc := range req.Scopes {
 		for _, info := range oauth.Scopes {

@@ -3,13 +3,11 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -159,66 +157,6 @@ func (s *Server) credentialPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		writeDoc(w, "application/vc+ld+json", http.StatusOK, c.Signed)
-	}
-}
-
-var credentialTmpl = template.Must(template.New("credential").Parse(`<!doctype html>
-<html lang="fr">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Name}} – {{.Issuer}}</title>
-<meta property="og:title" content="{{.Name}}"><meta property="og:description" content="{{.Description}}">
-<link rel="alternate" type="application/vc+ld+json" href="{{.URL}}">
-<style>body{font-family:Marianne,Arial,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#161616;line-height:1.5}
-h1{color:#000091}.status{font-weight:bold}.revoked,.suspended{color:#ce0500}.active{color:#18753c}a{color:#000091}</style></head>
-<body><main>
-<img src="{{.URL}}/badge.svg" alt="{{.Alt}}" width="160" height="160">
-<h1>{{.Name}}</h1>
-<p>{{.Description}}</p>
-<dl>
-<dt>Émetteur</dt><dd>{{.Issuer}}</dd>
-{{if .Recipient}}<dt>Titulaire</dt><dd>{{.Recipient}}</dd>{{end}}
-<dt>Délivré le</dt><dd><time datetime="{{.Issued}}">{{.IssuedText}}</time></dd>
-<dt>Statut</dt><dd class="status {{.State}}">{{.StateText}}{{if .Reason}} ({{.Reason}}){{end}}</dd>
-{{if .Criteria}}<dt>Critères</dt><dd>{{.Criteria}}</dd>{{end}}
-</dl>
-<p>Télécharger : <a href="{{.URL}}/badge.png">image PNG</a> · <a href="{{.URL}}/badge.svg">image SVG</a> · <a href="{{.URL}}" type="application/vc+ld+json">JSON signé</a></p>
-</main></body></html>`))
-
-func (s *Server) credentialHTML(w http.ResponseWriter, r *http.Request, c *issuing.Credential) {
-	var doc struct {
-		Name              string                `json:"name"`
-		ValidFrom         string                `json:"validFrom"`
-		Issuer            struct{ Name string } `json:"issuer"`
-		CredentialSubject struct {
-			Achievement struct {
-				Name        string `json:"name"`
-				Description string `json:"description"`
-				Image       *struct{ Caption string }
-				Criteria    *struct{ Narrative string }
-			} `json:"achievement"`
-		} `json:"credentialSubject"`
-	}
-	json.Unmarshal(c.Signed, &doc)
-	a := doc.CredentialSubject.Achievement
-	data := map[string]any{
-		"Name": a.Name, "Description": a.Description, "Issuer": doc.Issuer.Name, "Recipient": c.RecipientName,
-		"URL": s.iss.CredentialURL(c.ID), "Issued": doc.ValidFrom, "State": c.State, "Reason": c.Reason,
-		"Alt":       "Badge « " + a.Name + " »",
-		"StateText": map[string]string{issuing.StateActive: "valide", issuing.StateRevoked: "révoqué", issuing.StateSuspended: "suspendu"}[c.State],
-	}
-	if a.Image != nil && a.Image.Caption != "" {
-		data["Alt"] = a.Image.Caption
-	}
-	if a.Criteria != nil {
-		data["Criteria"] = a.Criteria.Narrative
-	}
-	if t, err := time.Parse(time.RFC3339, doc.ValidFrom); err == nil {
-		data["IssuedText"] = t.Format("02/01/2006")
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
-	if err := credentialTmpl.Execute(w, data); err != nil {
-		s.log.ErrorContext(r.Context(), "credential page", "err", err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -39,37 +38,30 @@ func (s *Server) cookie(name, value string, ttl time.Duration) *http.Cookie {
 	return c
 }
 
-var signInTmpl = template.Must(template.New("signin").Parse(`<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Se connecter – Insigne</title>
-<style>body{font-family:Marianne,Arial,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#161616}
-h1{color:#000091}label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;font-size:1rem}
-button,.button{margin-top:1.5rem;background:#000091;color:#fff;border:0;padding:.75rem 1.5rem;font-size:1rem;text-decoration:none;display:inline-block}
-.error{color:#ce0500}</style></head>
-<body><main><h1>Se connecter</h1>
-{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-{{if .OIDC}}<p><a class="button" href="/auth/oidc/start">Se connecter avec le compte de l'académie</a></p>{{end}}
-<form method="post" action="/signin">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}">
-<label for="email">Adresse électronique</label><input id="email" name="email" type="email" autocomplete="email" required>
-<label for="password">Mot de passe</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Se connecter</button>
-</form></main></body></html>`))
-
 // signInPage shows the password form. Login CSRF is stopped by a
 // double-submitted random value: a cookie and the same value in the form.
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 	s.renderSignIn(w, r, http.StatusOK, "")
 }
 
-func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, msgKey string) {
 	tok := randomString()
 	http.SetCookie(w, s.cookie("insigne_login", tok, 30*time.Minute))
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	pr := s.pageRequest(w, r)
+	pr.p = nil // the sign-in page is the same for everyone
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
+	if next != "" {
+		next = safeNext(next)
+	}
+	page := s.layout(pr, pr.t("signin.title"), map[string]any{"LoginCSRF": tok, "OIDC": s.oidc != nil, "Next": next})
+	if msgKey != "" {
+		page.Error = pr.t(msgKey)
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	signInTmpl.Execute(w, map[string]any{"CSRF": tok, "Error": msg, "OIDC": s.oidc != nil})
+	s.render(pr, status, "signin", page)
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID string) bool {
@@ -85,23 +77,28 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID str
 func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderSignIn(w, r, http.StatusBadRequest, "Le formulaire n'a pas pu être lu.")
+		s.renderSignIn(w, r, http.StatusBadRequest, "signin.err.form")
 		return
 	}
 	c, err := r.Cookie("insigne_login")
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
-		s.renderSignIn(w, r, http.StatusForbidden, "La page a expiré : veuillez réessayer.")
+		s.renderSignIn(w, r, http.StatusForbidden, "signin.err.expired")
 		return
 	}
 	u, err := s.auth.PasswordSignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
 	if err != nil {
 		s.log.InfoContext(r.Context(), "sign-in refused", "reason", err)
-		s.renderSignIn(w, r, http.StatusUnauthorized, "Adresse ou mot de passe incorrect.")
+		s.renderSignIn(w, r, http.StatusUnauthorized, "signin.err.wrong")
 		return
 	}
 	http.SetCookie(w, s.cookie("insigne_login", "", -1))
 	if s.startSession(w, r, u.ID) {
-		http.Redirect(w, r, s.afterSignIn(w, r), http.StatusSeeOther)
+		dest := s.afterSignIn(w, r)
+		if dest == "/" {
+			// A page that sent the browser to sign in (?next=).
+			dest = safeNext(r.PostFormValue("next"))
+		}
+		http.Redirect(w, r, dest, http.StatusSeeOther)
 	}
 }
 
@@ -110,7 +107,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 func (s *Server) linkSignIn(w http.ResponseWriter, r *http.Request) {
 	u, err := s.auth.RedeemSignInLink(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
-		s.renderSignIn(w, r, http.StatusUnauthorized, "Ce lien de connexion n'est plus valable.")
+		s.renderSignIn(w, r, http.StatusUnauthorized, "signin.err.link")
 		return
 	}
 	if s.startSession(w, r, u.ID) {
@@ -151,18 +148,18 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if len(parts) != 3 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 {
-		s.renderSignIn(w, r, http.StatusBadRequest, "La connexion a expiré ou ne vient pas de cette page : veuillez réessayer.")
+		s.renderSignIn(w, r, http.StatusBadRequest, "signin.err.oidcstate")
 		return
 	}
 	http.SetCookie(w, s.cookie("insigne_oidc", "", -1))
 	if e := q.Get("error"); e != "" {
-		s.renderSignIn(w, r, http.StatusUnauthorized, "Le fournisseur d'identité a refusé la connexion.")
+		s.renderSignIn(w, r, http.StatusUnauthorized, "signin.err.oidcdenied")
 		return
 	}
 	claims, err := s.oidc.Exchange(r.Context(), q.Get("code"), parts[2], parts[1])
 	if err != nil {
 		s.log.InfoContext(r.Context(), "oidc sign-in refused", "err", err)
-		s.renderSignIn(w, r, http.StatusUnauthorized, "La connexion n'a pas pu être vérifiée.")
+		s.renderSignIn(w, r, http.StatusUnauthorized, "signin.err.oidcfailed")
 		return
 	}
 	u, err := s.auth.OIDCSignIn(r.Context(), claims)
