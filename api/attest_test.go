@@ -168,7 +168,7 @@ func TestAttestationsAPI(t *testing.T) {
 			mw.Close()
 			page = ts.must(t, 200, "POST", "/verify", req{Body: form.Bytes(), ContentType: mw.FormDataContentType()})
 			text := string(page.Body)
-			if strings.Count(text, "Valide —") != 2 || strings.Count(text, "Modifiée —") != 1 || !strings.Contains(text, "Informations authentiques") {
+			if strings.Count(text, `<p class="verdict-label">Valide</p>`) != 2 || strings.Count(text, `<p class="verdict-label">Modifiée</p>`) != 1 || !strings.Contains(text, "Informations authentiques") {
 				t.Errorf("the form's verdicts: %s", text)
 			}
 			ts.must(t, 400, "POST", "/verify", req{Body: []byte("x"), ContentType: "text/plain"})
