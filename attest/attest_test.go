@@ -192,10 +192,13 @@ func TestAttestationPDF(t *testing.T) {
 			}
 			last = i
 		}
-		for _, meta := range []string{"/Lang (fr-FR)", "/Title"} {
+		for _, meta := range []string{"/Lang (fr-FR)", "/Title", "/BaseFont /Helvetica"} {
 			if !bytes.Contains(pdf, []byte(meta)) {
 				t.Errorf("the PDF has no %s", meta)
 			}
+		}
+		if bytes.Contains(pdf, []byte("/FontFile2")) {
+			t.Error("a text all in WinAnsi embeds a font")
 		}
 
 		// The credential inside verifies, and its durations are there.
@@ -260,6 +263,39 @@ func TestAttestationPDF(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAttestationOutsideWinAnsi: a name and an official statement with
+// characters the core fonts lack are printed as given, in the embedded
+// font, and the attestation verifies and is recognised when edited.
+func TestAttestationOutsideWinAnsi(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	r := request()
+	r.Learner.Name = "Łukasz Şahin"
+	r.Competencies = []string{"CC14.3"}
+	a, err := f.svc.Issue(ctx, "test", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := f.svc.PDF(ctx, a)
+	if !bytes.Contains(pdf, []byte("/FontFile2")) {
+		t.Error("no embedded font for text outside WinAnsi")
+	}
+	text := strings.Join(strings.Fields(pdftotext(t, pdf)), " ")
+	for _, want := range []string{"Łukasz Şahin", "Réfléchir sur sa pratique ― seul et entre pairs ― et réinvestir",
+		"Durée à distance : 3 h 30", "« " + attest.AttachmentName + " »"} {
+		if !strings.Contains(squeeze(text), squeeze(want)) {
+			t.Errorf("pdftotext does not show %q; it reads:\n%s", want, text)
+		}
+	}
+	if o, err := f.svc.VerifyFile(ctx, "a.pdf", pdf); err != nil || o.Verdict != attest.VerdictValid {
+		t.Errorf("verify: %v %+v", err, o)
+	}
+	edited := editText(t, pdf, "Şahin", "Sahin")
+	if o, err := f.svc.VerifyFile(ctx, "e.pdf", edited); err != nil || o.Verdict != attest.VerdictModified {
+		t.Errorf("edited: %v %+v", err, o)
+	}
 }
 
 func TestVerdicts(t *testing.T) {
@@ -368,9 +404,10 @@ func TestVerdicts(t *testing.T) {
 }
 
 // editText replaces old by new (same length) in the page content streams,
-// where fpdf writes text as UTF-16BE, and splices the re-compressed stream
-// back with its new /Length: what editing the visible text in a PDF
-// editor comes to.
+// as editing the visible text in a PDF editor comes to. Pages in the core
+// font are plain streams with the text in WinAnsi; pages in the embedded
+// font are deflated with the text in UTF-16BE, and the re-compressed
+// stream is spliced back with its new /Length.
 func editText(t *testing.T, pdf []byte, old, new string) []byte {
 	t.Helper()
 	u16 := func(s string) []byte {
@@ -380,10 +417,19 @@ func editText(t *testing.T, pdf []byte, old, new string) []byte {
 		}
 		return b
 	}
-	re := regexp.MustCompile(`<</Filter /FlateDecode /Length (\d+)>>\nstream\n`)
+	re := regexp.MustCompile(`<</(?:Filter /FlateDecode /)?Length (\d+)>>\nstream\n`)
 	for _, m := range re.FindAllSubmatchIndex(pdf, -1) {
 		n, _ := strconv.Atoi(string(pdf[m[2]:m[3]]))
 		start := m[1]
+		if !bytes.Contains(pdf[m[0]:m[1]], []byte("FlateDecode")) {
+			content := pdf[start : start+n]
+			if bytes.Contains(content, []byte("BT ")) && bytes.Contains(content, []byte(old)) {
+				out := bytes.Clone(pdf)
+				copy(out[start:start+n], bytes.ReplaceAll(content, []byte(old), []byte(new)))
+				return out
+			}
+			continue
+		}
 		zr, err := zlib.NewReader(bytes.NewReader(pdf[start : start+n]))
 		if err != nil {
 			continue
