@@ -22,6 +22,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	qr "github.com/piglig/go-qr"
+
 	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
@@ -295,6 +297,35 @@ func TestAttestationOutsideWinAnsi(t *testing.T) {
 	edited := editText(t, pdf, "Şahin", "Sahin")
 	if o, err := f.svc.VerifyFile(ctx, "e.pdf", edited); err != nil || o.Verdict != attest.VerdictModified {
 		t.Errorf("edited: %v %+v", err, o)
+	}
+}
+
+// TestQRCodeScans: the page as poppler rasterises it holds a QR code that
+// reads back as the verification link.
+func TestQRCodeScans(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	a, pdf := issue(t, f)
+	bin := testenv.LookPath(t, "pdftoppm")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.pdf"), pdf, 0o600)
+	if out, err := exec.Command(bin, "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", filepath.Join(dir, "a.pdf"), filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	fh, err := os.Open(filepath.Join(dir, "p.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := pngenc.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := qr.Decode(img)
+	if err != nil {
+		t.Fatalf("the QR code does not scan: %v", err)
+	}
+	if want := base + "/v/" + a.Code; got != want {
+		t.Errorf("the QR code reads %q, want %q", got, want)
 	}
 }
 

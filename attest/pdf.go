@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/skip2/go-qrcode"
+	qr "github.com/piglig/go-qr"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -227,23 +227,21 @@ func render(r rendering) ([]byte, error) {
 // drawQR draws a QR code as filled rectangles: vector, crisp at any zoom,
 // and much smaller and faster than an embedded image.
 func drawQR(f *fpdf.Fpdf, content string, x, y, size float64) error {
-	q, err := qrcode.New(content, qrcode.Medium)
+	q, err := qr.EncodeText(content, qr.Medium)
 	if err != nil {
 		return fmt.Errorf("QR code: %w", err)
 	}
-	q.DisableBorder = true
-	bm := q.Bitmap()
-	n := float64(len(bm))
-	m := size / n
+	n := q.Size()
+	m := size / float64(n)
 	f.SetFillColor(0, 0, 0)
-	for i, rowBits := range bm {
-		for j := 0; j < len(rowBits); {
-			if !rowBits[j] {
+	for i := range n {
+		for j := 0; j < n; {
+			if !q.Module(j, i) {
 				j++
 				continue
 			}
 			k := j
-			for k < len(rowBits) && rowBits[k] {
+			for k < n && q.Module(k, i) {
 				k++
 			}
 			f.Rect(x+float64(j)*m, y+float64(i)*m, float64(k-j)*m, m, "F")
