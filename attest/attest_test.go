@@ -6,6 +6,8 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -550,6 +552,130 @@ func TestBatchZip(t *testing.T) {
 		// Absent participants got nothing.
 		if seen["stagiaire3@ac-lyon.fr"] || !seen["stagiaire4@ac-lyon.fr"] {
 			t.Error("attestations do not follow attendance")
+		}
+	})
+}
+
+// TestBatchMergedPDF: a batch made with output "pdf" ends with one PDF
+// of every attestation, each credential attached under a name that maps
+// to its page, the file's SHA-256 recorded; the verifier answers for the
+// file and for each attestation in it.
+func TestBatchMergedPDF(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		sess := session(14) // rows 3 and 10 absent: 12 attestations
+		sess.Output = attest.OutputPDF
+		b, err := f.svc.StartBatch(ctx, "test", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, err = f.svc.Batch(ctx, b.ID)
+		if err != nil || b.State != attest.BatchDone || b.Done != 12 || b.MergedSHA256 == "" {
+			t.Fatalf("batch after run: %+v %v", b, err)
+		}
+		pdf, err := f.svc.MergedPDF(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != b.MergedSHA256 || int64(len(pdf)) != b.MergedSize {
+			t.Errorf("recorded %s (%d bytes), delivered %x (%d bytes)", b.MergedSHA256, b.MergedSize, sum, len(pdf))
+		}
+		as, err := f.db.BatchAttestations(ctx, b.ID)
+		if err != nil || len(as) != 12 {
+			t.Fatalf("%d attestations: %v", len(as), err)
+		}
+		// Every participant present, on their own page, in row order.
+		pages := strings.Split(pdftotext(t, pdf), "\f")
+		page := 0
+		for _, a := range as {
+			for page < len(pages) && !strings.Contains(pages[page], a.LearnerName) {
+				page++
+			}
+			if page == len(pages) {
+				t.Fatalf("no page (in order) shows %q", a.LearnerName)
+			}
+			if !strings.Contains(pages[page], attest.FormatCode(a.Code)) {
+				t.Errorf("the page of %s does not show its code %s", a.LearnerName, a.Code)
+			}
+		}
+		if strings.Contains(strings.Join(pages, ""), "Stagiaire N°3 ") {
+			t.Error("an absent participant is in the merged PDF")
+		}
+		// Every attached credential, in page order, is the participant's,
+		// under a name that carries its row and code, and verifies.
+		creds, err := attest.ExtractCredentials(pdf)
+		if err != nil || len(creds) != 12 {
+			t.Fatalf("%d credentials: %v", len(creds), err)
+		}
+		for i, cred := range creds {
+			var doc struct{ ID string }
+			json.Unmarshal(cred, &doc)
+			if doc.ID != "urn:uuid:"+as[i].CredentialID {
+				t.Errorf("attachment %d is %s, row %d's credential is %s", i, doc.ID, as[i].BatchRow, as[i].CredentialID)
+			}
+			o, err := f.svc.VerifyFile(ctx, "c.json", cred)
+			if err != nil || o.Verdict != attest.VerdictValid || o.Authentic.Learner.Email != as[i].LearnerEmail {
+				t.Errorf("credential %d: %v %+v", i, err, o)
+			}
+		}
+
+		// The same, read by poppler: each file is named with the row and
+		// the code of the attestation on its page.
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "all.pdf"), pdf, 0o600)
+		if out, err := exec.Command(testenv.LookPath(t, "pdfdetach"), "-saveall", "-o", dir, filepath.Join(dir, "all.pdf")).CombinedOutput(); err != nil {
+			t.Fatalf("pdfdetach: %v %s", err, out)
+		}
+		for _, a := range as {
+			name := fmt.Sprintf("%04d-Stagiaire-N%s-Lefevre-%s.json", a.BatchRow, regexp.MustCompile(`\d+`).FindString(a.LearnerName), a.Code)
+			cred, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Errorf("row %d (%s): %v", a.BatchRow, a.LearnerName, err)
+				continue
+			}
+			if !bytes.Contains(cred, []byte(`"id":"urn:uuid:`+a.CredentialID+`"`)) {
+				t.Errorf("%s does not hold the credential %s", name, a.CredentialID)
+			}
+		}
+
+		// The merged file as delivered.
+		o, err := f.svc.VerifyFile(ctx, "all.pdf", pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Verdict != attest.VerdictValid || o.Batch != b.ID || o.Modified || len(o.Attestations) != 12 {
+			t.Fatalf("merged PDF: %s %q batch %q, %d attestations", o.Verdict, o.Message, o.Batch, len(o.Attestations))
+		}
+		for i, item := range o.Attestations {
+			if item.Verdict != attest.VerdictValid || item.Authentic == nil || item.Authentic.Code != as[i].Code {
+				t.Errorf("merged PDF, attestation %d: %+v", i, item)
+			}
+		}
+		// One attestation revoked: the file reads revoked, that one too,
+		// the others valid.
+		if err := f.iss.Revoke(ctx, "test", as[4].CredentialID, "absente en fait"); err != nil {
+			t.Fatal(err)
+		}
+		o, _ = f.svc.VerifyFile(ctx, "all.pdf", pdf)
+		if o.Verdict != attest.VerdictRevoked || !strings.Contains(o.Message, "11 valide(s)") || !strings.Contains(o.Message, " 1 retirée(s)") {
+			t.Errorf("one revoked: %s %q", o.Verdict, o.Message)
+		}
+		for i, item := range o.Attestations {
+			if want := map[bool]string{true: attest.VerdictRevoked, false: attest.VerdictValid}[i == 4]; item.Verdict != want {
+				t.Errorf("attestation %d: %s, want %s", i, item.Verdict, want)
+			}
+		}
+		// One changed byte: no longer the file delivered, every
+		// attestation in it reported as in a modified file.
+		flipped := bytes.Clone(pdf)
+		flipped[bytes.Index(pdf, []byte("/Producer"))+12] ^= 1
+		o, _ = f.svc.VerifyFile(ctx, "flipped.pdf", flipped)
+		if o.Verdict != attest.VerdictRevoked || o.Batch != "" || !o.Modified || len(o.Attestations) != 12 ||
+			o.Attestations[0].Verdict != attest.VerdictModified || !strings.Contains(o.Message, "n'est pas celui") {
+			t.Errorf("flipped merged PDF: %s %q %+v", o.Verdict, o.Message, o)
 		}
 	})
 }

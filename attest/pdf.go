@@ -89,11 +89,10 @@ func Hours(h float64) string {
 // render draws the attestation and returns the PDF.
 func render(r rendering) ([]byte, error) {
 	fl := r.Fields
-	t := fl.Training
 	core := winAnsi(r.strings()...)
 	f := newDocIn(core)
 	p := pen{f: f, core: core}
-	title := "Attestation de formation – " + fl.Learner.Name + " – " + t.Title
+	title := "Attestation de formation – " + fl.Learner.Name + " – " + fl.Training.Title
 	f.SetTitle(title, true)
 	f.SetSubject("Attestation de formation", true)
 	f.SetAuthor(fl.IssuerName, true)
@@ -102,7 +101,24 @@ func render(r rendering) ([]byte, error) {
 	f.SetModificationDate(fl.IssuedAt)
 	f.SetAttachments([]fpdf.Attachment{{Content: r.Credential, Filename: AttachmentName,
 		Description: "Attestation signée (Open Badges 3.0, Verifiable Credential)"}})
+	if err := draw(p, r, AttachmentName, ""); err != nil {
+		return nil, err
+	}
+	return output(f)
+}
+
+// draw puts one attestation on a new page (two when its competencies
+// fill the first); attachment names the file its credential is in, and
+// bookmark, if not empty, is the outline entry of its first page.
+func draw(p pen, r rendering, attachment, bookmark string) error {
+	f := p.f
+	fl := r.Fields
+	t := fl.Training
 	f.AddPage()
+	if bookmark != "" {
+		p.font(false, 10)
+		f.Bookmark(p.t(bookmark), 0, 0)
+	}
 	w := 170.0
 
 	p.font(true, 11)
@@ -196,7 +212,7 @@ func render(r rendering) ([]byte, error) {
 	f.SetLineWidth(0.3)
 	f.Rect(20, y, w, boxH, "D")
 	if err := drawQR(f, r.VerifyURL, 23, y+3, 38); err != nil {
-		return nil, err
+		return err
 	}
 	f.SetXY(66, y+4)
 	p.font(true, 10.5)
@@ -211,8 +227,12 @@ func render(r rendering) ([]byte, error) {
 	f.MultiCell(120, 7, p.t(FormatCode(r.Code)), "", "L", false)
 	f.SetX(66)
 	p.font(false, 8.5)
-	f.MultiCell(120, 4.2, p.t("Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+AttachmentName+" »."), "", "L", false)
+	f.MultiCell(120, 4.2, p.t("Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+attachment+" »."), "", "L", false)
+	return nil
+}
 
+// output finishes a document.
+func output(f *fpdf.Fpdf) ([]byte, error) {
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("attestation PDF: %w", err)
 	}

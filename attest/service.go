@@ -310,3 +310,12 @@ func (s *Service) PDF(ctx context.Context, a *Attestation) ([]byte, error) {
 	}
 	return s.store.AttestationPDF(ctx, a.ID)
 }
+
+// MergedPDF returns the merged PDF of a batch made with output "pdf",
+// once it is done; ErrNotFound otherwise.
+func (s *Service) MergedPDF(ctx context.Context, b *Batch) ([]byte, error) {
+	if b.MergedSHA256 == "" {
+		return nil, fmt.Errorf("merged PDF of batch %s: %w", b.ID, ErrNotFound)
+	}
+	return s.store.MergedPDF(ctx, b.ID)
+}
