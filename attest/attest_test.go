@@ -232,6 +232,15 @@ func TestAttestationPDF(t *testing.T) {
 		if doc.ID != "urn:uuid:"+a.CredentialID {
 			t.Errorf("embedded credential %s, recorded %s", doc.ID, a.CredentialID)
 		}
+		// poppler finds the same attached file, by its name.
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "a.pdf"), pdf, 0o600)
+		if out, err := exec.Command(testenv.LookPath(t, "pdfdetach"), "-saveall", "-o", dir, filepath.Join(dir, "a.pdf")).CombinedOutput(); err != nil {
+			t.Fatalf("pdfdetach: %v %s", err, out)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, attest.AttachmentName)); err != nil || !bytes.Equal(bytes.TrimSpace(got), cred) {
+			t.Errorf("poppler's %s: %v (%d bytes, %d extracted)", attest.AttachmentName, err, len(got), len(cred))
+		}
 		hours := map[string]string{}
 		for _, rd := range doc.Subject.Achievement.RDs {
 			for _, r := range doc.Subject.Result {

@@ -15,9 +15,10 @@ func BenchmarkRender(b *testing.B) {
 		cred[i] = 'a' + byte(i%26)
 	}
 	var size int
+	var z deflaters
 	cpu0 := cpuTime()
 	for b.Loop() {
-		pdf, err := render(rendering{Fields: fl, Code: "ABCD2345XY", VerifyURL: "https://formation.example.fr/v/ABCD2345XY", Credential: cred})
+		pdf, err := render(rendering{Fields: fl, Code: "ABCD2345XY", VerifyURL: "https://formation.example.fr/v/ABCD2345XY", Credential: cred}, &z)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -81,7 +81,7 @@ func TestExtractHostile(t *testing.T) {
 // with a report or an error, never a panic, within the size caps.
 func FuzzVerifyPDF(f *testing.F) {
 	cred := []byte(`{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiableCredential"],"id":"urn:uuid:1"}`)
-	pdf, err := render(rendering{Fields: sampleFields(), Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: cred})
+	pdf, err := render(rendering{Fields: sampleFields(), Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: cred}, &deflaters{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func Hours(h float64) string {
 }
 
 // render draws the attestation and returns the PDF.
-func render(r rendering) ([]byte, error) {
+func render(r rendering, z *deflaters) ([]byte, error) {
 	fl := r.Fields
 	core := winAnsi(r.strings()...)
 	f := newDocIn(core)
@@ -99,12 +99,14 @@ func render(r rendering) ([]byte, error) {
 	f.SetKeywords("attestation formation Open Badges "+r.Code, true)
 	f.SetCreationDate(fl.IssuedAt)
 	f.SetModificationDate(fl.IssuedAt)
-	f.SetAttachments([]fpdf.Attachment{{Content: r.Credential, Filename: AttachmentName,
-		Description: "Attestation signée (Open Badges 3.0, Verifiable Credential)"}})
 	if err := draw(p, r, AttachmentName, ""); err != nil {
 		return nil, err
 	}
-	return output(f)
+	pdf, err := output(f)
+	if err != nil {
+		return nil, err
+	}
+	return attach(pdf, z, AttachmentName, "Attestation signée (Open Badges 3.0, Verifiable Credential)", r.Credential)
 }
 
 // draw puts one attestation on a new page (two when its competencies

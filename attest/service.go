@@ -45,6 +45,7 @@ type Service struct {
 	log        *slog.Logger
 	lease      time.Duration
 	wake       chan struct{}
+	deflaters  deflaters
 }
 
 // New returns a Service.
@@ -261,7 +262,7 @@ func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Cre
 		Modality: Modality(t.HoursInPerson, t.HoursRemote), IssuedAt: c.CreatedAt.UTC().Truncate(time.Second), IssuerName: tr.issuer.Name}
 	pf := a.Fields
 	pf.Training.Signatory.Image = tr.t.Signatory.Image
-	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed})
+	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed}, &s.deflaters)
 	if err != nil {
 		return a, err
 	}
