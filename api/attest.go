@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +26,7 @@ func (s *Server) attestRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/attestations/batches", s.authed(s.createBatch)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v1/attestations/batches/{id}", s.authed(s.getBatch)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/attestations/batches/{id}/attestations.zip", s.authed(s.batchZip)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/attestations/batches/{id}/attestations.pdf", s.authed(s.batchMergedPDF)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/attestations/batches/{id}/report.pdf", s.authed(s.batchReport)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/attestations/{id}", s.authed(s.getAttestation)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/attestations/{id}/pdf", s.authed(s.attestationPDF)).Methods(http.MethodGet)
@@ -134,8 +137,15 @@ func (s *Server) batchOut(b *attest.Batch) map[string]any {
 		errs = []attest.RowError{}
 	}
 	url := s.att.BatchURL(b.ID)
-	return map[string]any{"id": b.ID, "url": url, "state": b.State, "total": b.Total, "done": b.Done, "failed": b.Failed, "errors": errs,
-		"zip": url + "/attestations.zip", "report": url + "/report.pdf"}
+	out := map[string]any{"id": b.ID, "url": url, "state": b.State, "total": b.Total, "done": b.Done, "failed": b.Failed, "errors": errs,
+		"zip": url + "/attestations.zip", "report": url + "/report.pdf", "output": attest.OutputZIP}
+	if sess, err := b.SessionOf(); err == nil && sess.Output == attest.OutputPDF {
+		out["output"], out["pdf"] = attest.OutputPDF, url+"/attestations.pdf"
+	}
+	if b.MergedSHA256 != "" {
+		out["pdfSha256"], out["pdfSize"] = b.MergedSHA256, b.MergedSize
+	}
+	return out
 }
 
 // createBatch queues the attestations of a session's participants who
@@ -195,6 +205,35 @@ func (s *Server) batchZip(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 }
 
+// batchMergedPDF sends the merged PDF of a batch made with output "pdf",
+// as stored: its SHA-256 is the one recorded.
+func (s *Server) batchMergedPDF(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	b, ok := s.batchFor(w, r, p)
+	if !ok {
+		return
+	}
+	if sess, err := b.SessionOf(); err != nil || sess.Output != attest.OutputPDF {
+		writeError(w, http.StatusNotFound, "not_found", "this batch was made without a merged PDF (output \"pdf\"); its attestations come as a ZIP", "")
+		return
+	}
+	if b.State != attest.BatchDone {
+		writeError(w, http.StatusConflict, "not_ready", fmt.Sprintf("the batch is %s (%d of %d done); the merged PDF is ready when it is done", b.State, b.Done, b.Total), "")
+		return
+	}
+	pdf, err := s.att.MergedPDF(r.Context(), b)
+	if err != nil {
+		s.attestFail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="attestations-`+b.ID[:8]+`.pdf"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	if sum, err := hex.DecodeString(b.MergedSHA256); err == nil {
+		w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":") // RFC 9530
+	}
+	w.Write(pdf)
+}
+
 func (s *Server) batchReport(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	b, ok := s.batchFor(w, r, p)
 	if !ok {
@@ -234,6 +273,8 @@ var verifyTmpl = template.Must(template.New("verify").Funcs(template.FuncMap{
 	"code":  attest.FormatCode,
 	"hours": attest.Hours,
 	"join":  strings.Join,
+	"label": func(v string) string { return verdictLabels[v] },
+	"inc":   func(i int) int { return i + 1 },
 }).Parse(`<!doctype html>
 <html lang="fr">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -249,6 +290,10 @@ button:focus,input:focus,a:focus{outline:3px solid #0a76f6;outline-offset:2px}
 {{range .Outcomes}}<section aria-labelledby="r{{.N}}">
 <h2 id="r{{.N}}">{{if .O.Name}}{{.O.Name}}{{else if .Code}}Code {{.Code}}{{else}}Document{{end}}</h2>
 <p class="verdict {{.O.Verdict}}" role="status">{{.Label}} — {{.O.Message}}</p>
+{{with .O.Attestations}}<table><caption>Attestations du recueil, dans l'ordre des pages</caption>
+<thead><tr><th scope="col">N°</th><th scope="col">Participant</th><th scope="col">Code</th><th scope="col">Résultat</th></tr></thead><tbody>
+{{range $i, $a := .}}<tr><td>{{inc $i}}</td><td>{{with $a.Authentic}}{{.Learner.Name}}{{else}}—{{end}}</td><td>{{with $a.Authentic}}{{code .Code}}{{end}}</td><td class="{{$a.Verdict}}">{{label $a.Verdict}}{{with $a.Authentic}}{{if .Reason}} ({{.Reason}}){{end}}{{end}}</td></tr>
+{{end}}</tbody></table>{{end}}
 {{with .O.Authentic}}<h3>Informations authentiques</h3><dl>
 <dt>Participant</dt><dd>{{.Learner.Name}}</dd>
 <dt>Intitulé</dt><dd>{{.Training.Title}}</dd>
@@ -426,6 +471,18 @@ type attestationVerdict struct {
 	Modified  bool              `json:"modified"`
 	SHA256    string            `json:"sha256"`
 	Authentic *attest.Authentic `json:"authentic,omitempty"`
+	// For a merged PDF: its batch, when it is the file delivered, and
+	// the verdict of every attestation in it.
+	Batch        string               `json:"batch,omitempty"`
+	Attestations []attestationVerdict `json:"attestations,omitempty"`
+}
+
+func verdictOut(o *attest.Outcome) *attestationVerdict {
+	v := &attestationVerdict{Verdict: o.Verdict, Message: o.Message, Modified: o.Modified, SHA256: o.SHA256, Authentic: o.Authentic, Batch: o.Batch}
+	for i := range o.Attestations {
+		v.Attestations = append(v.Attestations, *verdictOut(&o.Attestations[i]))
+	}
+	return v
 }
 
 // verifyAttestation answers POST /api/v1/verify when attestations are
@@ -438,6 +495,16 @@ func (s *Server) verifyAttestation(w http.ResponseWriter, r *http.Request, body 
 		return
 	}
 	isPDF := strings.HasPrefix(string(body[:min(len(body), 5)]), "%PDF-")
+	if o.Report == nil && len(o.Attestations) > 0 {
+		// A merged PDF: the report says what the container holds; the
+		// verdict of each credential is in the attestations.
+		verdict := badges.Valid
+		if o.Verdict != attest.VerdictValid {
+			verdict = badges.Invalid
+		}
+		o.Report = &badges.Report{Verdict: verdict, Format: "pdf", Checks: []badges.Check{{Name: "container", OK: true,
+			Message: fmt.Sprintf("%d credentials attached to the PDF (a merged PDF of attestations)", len(o.Attestations))}}}
+	}
 	if o.Report == nil {
 		if !isPDF {
 			// As before: not a credential in any supported container.
@@ -454,7 +521,7 @@ func (s *Server) verifyAttestation(w http.ResponseWriter, r *http.Request, body 
 	}
 	out := verifyJSON{Report: o.Report}
 	if isPDF || o.Authentic != nil {
-		out.Attestation = &attestationVerdict{Verdict: o.Verdict, Message: o.Message, Modified: o.Modified, SHA256: o.SHA256, Authentic: o.Authentic}
+		out.Attestation = verdictOut(o)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

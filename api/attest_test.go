@@ -4,6 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -223,6 +226,63 @@ func TestAttestationBatchAPI(t *testing.T) {
 	if err != nil || len(zr.File) != 11 {
 		t.Fatalf("zip: %v", err)
 	}
+	wantError(t, "merged PDF of a ZIP batch", ts.do(t, "GET", path+"/attestations.pdf", req{Bearer: trainerA}), 404, "not_found", "")
+
+	// The same session as one merged PDF.
+	sess["output"] = "pdf"
+	var mb struct {
+		URL, State, Output, PDF, PDFSha256 string
+		Total, Done                        int
+	}
+	ts.must(t, 202, "POST", "/api/v1/attestations/batches", req{Bearer: trainerA, JSON: sess}).json(t, &mb)
+	mpath := strings.TrimPrefix(mb.URL, ts.URL)
+	if mb.Output != "pdf" || mb.PDF != mb.URL+"/attestations.pdf" {
+		t.Fatalf("merged batch %+v", mb)
+	}
+	wantError(t, "merged PDF before done", ts.do(t, "GET", mpath+"/attestations.pdf", req{Bearer: trainerA}), 409, "not_ready", "")
+	if _, err := svc.RunPendingBatches(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts.must(t, 200, "GET", mpath, req{Bearer: trainerA}).json(t, &mb)
+	if mb.State != "done" || mb.Done != 11 || len(mb.PDFSha256) != 64 {
+		t.Fatalf("merged batch after run %+v", mb)
+	}
+	wantError(t, "merged PDF of another issuer", ts.do(t, "GET", mpath+"/attestations.pdf", req{Bearer: adminB}), 403, "forbidden", "")
+	m := ts.must(t, 200, "GET", mpath+"/attestations.pdf", req{Bearer: trainerA})
+	if sum := sha256.Sum256(m.Body); hex.EncodeToString(sum[:]) != mb.PDFSha256 || m.Header.Get("Content-Type") != "application/pdf" ||
+		m.Header.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":" {
+		t.Errorf("merged PDF %s %q, recorded %s", m.Header.Get("Content-Type"), m.Header.Get("Repr-Digest"), mb.PDFSha256)
+	}
+	if creds, err := attest.ExtractCredentials(m.Body); err != nil || len(creds) != 11 {
+		t.Errorf("%d credentials in the merged PDF: %v", len(creds), err)
+	}
+	// HR uploads the merged PDF: the file is the one delivered, and each
+	// attestation in it is valid.
+	var mv struct {
+		Verdict     string
+		Attestation struct {
+			Verdict, Batch string
+			Attestations   []struct{ Verdict string }
+		}
+	}
+	ts.must(t, 200, "POST", "/api/v1/verify", req{Body: m.Body, ContentType: "application/pdf"}).json(t, &mv)
+	if mv.Verdict != "valid" || mv.Attestation.Verdict != "valid" || mv.Attestation.Batch == "" || len(mv.Attestation.Attestations) != 11 ||
+		mv.Attestation.Attestations[10].Verdict != "valid" {
+		t.Errorf("verify the merged PDF: %+v", mv)
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "session.pdf")
+	fw.Write(m.Body)
+	mw.Close()
+	page := string(ts.must(t, 200, "POST", "/verify", req{Body: form.Bytes(), ContentType: mw.FormDataContentType()}).Body)
+	if !strings.Contains(page, "Valide — Recueil authentique de 11 attestations") || strings.Count(page, `<td class="valid">Valide</td>`) != 11 ||
+		!strings.Contains(page, "Participant 11") {
+		t.Errorf("the verify page on the merged PDF: %s", page)
+	}
+	sess["output"] = "docx"
+	wantError(t, "bad output", ts.do(t, "POST", "/api/v1/attestations/batches", req{Bearer: trainerA, JSON: sess}), 400, "invalid", "output")
+
 	rep := ts.must(t, 200, "GET", path+"/report.pdf", req{Bearer: trainerA})
 	if !bytes.HasPrefix(rep.Body, []byte("%PDF-")) {
 		t.Errorf("report %s", rep.Header.Get("Content-Type"))

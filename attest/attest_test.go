@@ -6,6 +6,8 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -21,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	qr "github.com/piglig/go-qr"
 
 	"github.com/insigne/insigne/attest"
 	"github.com/insigne/insigne/badges"
@@ -192,10 +196,13 @@ func TestAttestationPDF(t *testing.T) {
 			}
 			last = i
 		}
-		for _, meta := range []string{"/Lang (fr-FR)", "/Title"} {
+		for _, meta := range []string{"/Lang (fr-FR)", "/Title", "/BaseFont /Helvetica"} {
 			if !bytes.Contains(pdf, []byte(meta)) {
 				t.Errorf("the PDF has no %s", meta)
 			}
+		}
+		if bytes.Contains(pdf, []byte("/FontFile2")) {
+			t.Error("a text all in WinAnsi embeds a font")
 		}
 
 		// The credential inside verifies, and its durations are there.
@@ -224,6 +231,15 @@ func TestAttestationPDF(t *testing.T) {
 		}
 		if doc.ID != "urn:uuid:"+a.CredentialID {
 			t.Errorf("embedded credential %s, recorded %s", doc.ID, a.CredentialID)
+		}
+		// poppler finds the same attached file, by its name.
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "a.pdf"), pdf, 0o600)
+		if out, err := exec.Command(testenv.LookPath(t, "pdfdetach"), "-saveall", "-o", dir, filepath.Join(dir, "a.pdf")).CombinedOutput(); err != nil {
+			t.Fatalf("pdfdetach: %v %s", err, out)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, attest.AttachmentName)); err != nil || !bytes.Equal(bytes.TrimSpace(got), cred) {
+			t.Errorf("poppler's %s: %v (%d bytes, %d extracted)", attest.AttachmentName, err, len(got), len(cred))
 		}
 		hours := map[string]string{}
 		for _, rd := range doc.Subject.Achievement.RDs {
@@ -260,6 +276,68 @@ func TestAttestationPDF(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAttestationOutsideWinAnsi: a name and an official statement with
+// characters the core fonts lack are printed as given, in the embedded
+// font, and the attestation verifies and is recognised when edited.
+func TestAttestationOutsideWinAnsi(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	r := request()
+	r.Learner.Name = "Łukasz Şahin"
+	r.Competencies = []string{"CC14.3"}
+	a, err := f.svc.Issue(ctx, "test", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := f.svc.PDF(ctx, a)
+	if !bytes.Contains(pdf, []byte("/FontFile2")) {
+		t.Error("no embedded font for text outside WinAnsi")
+	}
+	text := strings.Join(strings.Fields(pdftotext(t, pdf)), " ")
+	for _, want := range []string{"Łukasz Şahin", "Réfléchir sur sa pratique ― seul et entre pairs ― et réinvestir",
+		"Durée à distance : 3 h 30", "« " + attest.AttachmentName + " »"} {
+		if !strings.Contains(squeeze(text), squeeze(want)) {
+			t.Errorf("pdftotext does not show %q; it reads:\n%s", want, text)
+		}
+	}
+	if o, err := f.svc.VerifyFile(ctx, "a.pdf", pdf); err != nil || o.Verdict != attest.VerdictValid {
+		t.Errorf("verify: %v %+v", err, o)
+	}
+	edited := editText(t, pdf, "Şahin", "Sahin")
+	if o, err := f.svc.VerifyFile(ctx, "e.pdf", edited); err != nil || o.Verdict != attest.VerdictModified {
+		t.Errorf("edited: %v %+v", err, o)
+	}
+}
+
+// TestQRCodeScans: the page as poppler rasterises it holds a QR code that
+// reads back as the verification link.
+func TestQRCodeScans(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	a, pdf := issue(t, f)
+	bin := testenv.LookPath(t, "pdftoppm")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.pdf"), pdf, 0o600)
+	if out, err := exec.Command(bin, "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", filepath.Join(dir, "a.pdf"), filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	fh, err := os.Open(filepath.Join(dir, "p.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := pngenc.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := qr.Decode(img)
+	if err != nil {
+		t.Fatalf("the QR code does not scan: %v", err)
+	}
+	if want := base + "/v/" + a.Code; got != want {
+		t.Errorf("the QR code reads %q, want %q", got, want)
+	}
 }
 
 func TestVerdicts(t *testing.T) {
@@ -368,9 +446,10 @@ func TestVerdicts(t *testing.T) {
 }
 
 // editText replaces old by new (same length) in the page content streams,
-// where fpdf writes text as UTF-16BE, and splices the re-compressed stream
-// back with its new /Length: what editing the visible text in a PDF
-// editor comes to.
+// as editing the visible text in a PDF editor comes to. Pages in the core
+// font are plain streams with the text in WinAnsi; pages in the embedded
+// font are deflated with the text in UTF-16BE, and the re-compressed
+// stream is spliced back with its new /Length.
 func editText(t *testing.T, pdf []byte, old, new string) []byte {
 	t.Helper()
 	u16 := func(s string) []byte {
@@ -380,10 +459,19 @@ func editText(t *testing.T, pdf []byte, old, new string) []byte {
 		}
 		return b
 	}
-	re := regexp.MustCompile(`<</Filter /FlateDecode /Length (\d+)>>\nstream\n`)
+	re := regexp.MustCompile(`<</(?:Filter /FlateDecode /)?Length (\d+)>>\nstream\n`)
 	for _, m := range re.FindAllSubmatchIndex(pdf, -1) {
 		n, _ := strconv.Atoi(string(pdf[m[2]:m[3]]))
 		start := m[1]
+		if !bytes.Contains(pdf[m[0]:m[1]], []byte("FlateDecode")) {
+			content := pdf[start : start+n]
+			if bytes.Contains(content, []byte("BT ")) && bytes.Contains(content, []byte(old)) {
+				out := bytes.Clone(pdf)
+				copy(out[start:start+n], bytes.ReplaceAll(content, []byte(old), []byte(new)))
+				return out
+			}
+			continue
+		}
 		zr, err := zlib.NewReader(bytes.NewReader(pdf[start : start+n]))
 		if err != nil {
 			continue
@@ -473,6 +561,130 @@ func TestBatchZip(t *testing.T) {
 		// Absent participants got nothing.
 		if seen["stagiaire3@ac-lyon.fr"] || !seen["stagiaire4@ac-lyon.fr"] {
 			t.Error("attestations do not follow attendance")
+		}
+	})
+}
+
+// TestBatchMergedPDF: a batch made with output "pdf" ends with one PDF
+// of every attestation, each credential attached under a name that maps
+// to its page, the file's SHA-256 recorded; the verifier answers for the
+// file and for each attestation in it.
+func TestBatchMergedPDF(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		sess := session(14) // rows 3 and 10 absent: 12 attestations
+		sess.Output = attest.OutputPDF
+		b, err := f.svc.StartBatch(ctx, "test", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, err = f.svc.Batch(ctx, b.ID)
+		if err != nil || b.State != attest.BatchDone || b.Done != 12 || b.MergedSHA256 == "" {
+			t.Fatalf("batch after run: %+v %v", b, err)
+		}
+		pdf, err := f.svc.MergedPDF(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != b.MergedSHA256 || int64(len(pdf)) != b.MergedSize {
+			t.Errorf("recorded %s (%d bytes), delivered %x (%d bytes)", b.MergedSHA256, b.MergedSize, sum, len(pdf))
+		}
+		as, err := f.db.BatchAttestations(ctx, b.ID)
+		if err != nil || len(as) != 12 {
+			t.Fatalf("%d attestations: %v", len(as), err)
+		}
+		// Every participant present, on their own page, in row order.
+		pages := strings.Split(pdftotext(t, pdf), "\f")
+		page := 0
+		for _, a := range as {
+			for page < len(pages) && !strings.Contains(pages[page], a.LearnerName) {
+				page++
+			}
+			if page == len(pages) {
+				t.Fatalf("no page (in order) shows %q", a.LearnerName)
+			}
+			if !strings.Contains(pages[page], attest.FormatCode(a.Code)) {
+				t.Errorf("the page of %s does not show its code %s", a.LearnerName, a.Code)
+			}
+		}
+		if strings.Contains(strings.Join(pages, ""), "Stagiaire N°3 ") {
+			t.Error("an absent participant is in the merged PDF")
+		}
+		// Every attached credential, in page order, is the participant's,
+		// under a name that carries its row and code, and verifies.
+		creds, err := attest.ExtractCredentials(pdf)
+		if err != nil || len(creds) != 12 {
+			t.Fatalf("%d credentials: %v", len(creds), err)
+		}
+		for i, cred := range creds {
+			var doc struct{ ID string }
+			json.Unmarshal(cred, &doc)
+			if doc.ID != "urn:uuid:"+as[i].CredentialID {
+				t.Errorf("attachment %d is %s, row %d's credential is %s", i, doc.ID, as[i].BatchRow, as[i].CredentialID)
+			}
+			o, err := f.svc.VerifyFile(ctx, "c.json", cred)
+			if err != nil || o.Verdict != attest.VerdictValid || o.Authentic.Learner.Email != as[i].LearnerEmail {
+				t.Errorf("credential %d: %v %+v", i, err, o)
+			}
+		}
+
+		// The same, read by poppler: each file is named with the row and
+		// the code of the attestation on its page.
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "all.pdf"), pdf, 0o600)
+		if out, err := exec.Command(testenv.LookPath(t, "pdfdetach"), "-saveall", "-o", dir, filepath.Join(dir, "all.pdf")).CombinedOutput(); err != nil {
+			t.Fatalf("pdfdetach: %v %s", err, out)
+		}
+		for _, a := range as {
+			name := fmt.Sprintf("%04d-Stagiaire-N%s-Lefevre-%s.json", a.BatchRow, regexp.MustCompile(`\d+`).FindString(a.LearnerName), a.Code)
+			cred, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Errorf("row %d (%s): %v", a.BatchRow, a.LearnerName, err)
+				continue
+			}
+			if !bytes.Contains(cred, []byte(`"id":"urn:uuid:`+a.CredentialID+`"`)) {
+				t.Errorf("%s does not hold the credential %s", name, a.CredentialID)
+			}
+		}
+
+		// The merged file as delivered.
+		o, err := f.svc.VerifyFile(ctx, "all.pdf", pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Verdict != attest.VerdictValid || o.Batch != b.ID || o.Modified || len(o.Attestations) != 12 {
+			t.Fatalf("merged PDF: %s %q batch %q, %d attestations", o.Verdict, o.Message, o.Batch, len(o.Attestations))
+		}
+		for i, item := range o.Attestations {
+			if item.Verdict != attest.VerdictValid || item.Authentic == nil || item.Authentic.Code != as[i].Code {
+				t.Errorf("merged PDF, attestation %d: %+v", i, item)
+			}
+		}
+		// One attestation revoked: the file reads revoked, that one too,
+		// the others valid.
+		if err := f.iss.Revoke(ctx, "test", as[4].CredentialID, "absente en fait"); err != nil {
+			t.Fatal(err)
+		}
+		o, _ = f.svc.VerifyFile(ctx, "all.pdf", pdf)
+		if o.Verdict != attest.VerdictRevoked || !strings.Contains(o.Message, "11 valide(s)") || !strings.Contains(o.Message, " 1 retirée(s)") {
+			t.Errorf("one revoked: %s %q", o.Verdict, o.Message)
+		}
+		for i, item := range o.Attestations {
+			if want := map[bool]string{true: attest.VerdictRevoked, false: attest.VerdictValid}[i == 4]; item.Verdict != want {
+				t.Errorf("attestation %d: %s, want %s", i, item.Verdict, want)
+			}
+		}
+		// One changed byte: no longer the file delivered, every
+		// attestation in it reported as in a modified file.
+		flipped := bytes.Clone(pdf)
+		flipped[bytes.Index(pdf, []byte("/Producer"))+12] ^= 1
+		o, _ = f.svc.VerifyFile(ctx, "flipped.pdf", flipped)
+		if o.Verdict != attest.VerdictRevoked || o.Batch != "" || !o.Modified || len(o.Attestations) != 12 ||
+			o.Attestations[0].Verdict != attest.VerdictModified || !strings.Contains(o.Message, "n'est pas celui") {
+			t.Errorf("flipped merged PDF: %s %q %+v", o.Verdict, o.Message, o)
 		}
 	})
 }

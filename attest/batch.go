@@ -33,7 +33,17 @@ type Session struct {
 	Reference    string        `json:"reference,omitempty"`
 	Comment      string        `json:"comment,omitempty"`
 	Participants []Participant `json:"participants"`
+	// Output is "zip" (the default: the PDFs one by one, as a ZIP) or
+	// "pdf": the batch also makes one merged PDF of every attestation,
+	// each credential attached to it, and is done when that is stored.
+	Output string `json:"output,omitempty"`
 }
+
+// Batch outputs.
+const (
+	OutputZIP = "zip"
+	OutputPDF = "pdf"
+)
 
 // Batch states.
 const (
@@ -67,6 +77,9 @@ type Batch struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	LeaseUntil  time.Time
+	// MergedSHA256 and MergedSize describe the merged PDF once stored.
+	MergedSHA256 string
+	MergedSize   int64
 }
 
 // BatchProgress is what one chunk of a batch changes.
@@ -95,6 +108,9 @@ func (sess *Session) check() error {
 	}
 	if err := checkText("reference", sess.Reference, false); err != nil {
 		return err
+	}
+	if sess.Output != "" && sess.Output != OutputZIP && sess.Output != OutputPDF {
+		return inputErr("output", "must be %q or %q", OutputZIP, OutputPDF)
 	}
 	if len(sess.Comment) > 2000 {
 		return inputErr("comment", "is longer than 2000 characters")
@@ -238,8 +254,12 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 	}
 	tr := &training{t: p.Session.Training, comps: comps, issuer: iss, achID: b.Achievement, rdIn: p.RDIn, rdRemote: p.RDRemote}
 	learners := p.Session.present()
+	merge := p.Session.Output == OutputPDF
 	cursor := b.Done + b.Failed
 	if cursor >= len(learners) {
+		if merge {
+			return s.merge(ctx, b, p.Session)
+		}
 		return s.store.CreateAttestations(ctx, nil, &BatchProgress{BatchID: b.ID, Finish: true})
 	}
 	signed, err := s.unattested(ctx, b)
@@ -260,10 +280,15 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 		for i := range as {
 			as[i].BatchID, as[i].BatchRow = b.ID, cursor+i+1
 		}
-		if err := s.store.CreateAttestations(ctx, as, &BatchProgress{BatchID: b.ID, Done: len(as), Finish: end == len(learners)}); err != nil {
+		if err := s.store.CreateAttestations(ctx, as, &BatchProgress{BatchID: b.ID, Done: len(as), Finish: end == len(learners) && !merge}); err != nil {
 			return fmt.Errorf("batch %s rows %d-%d: %w", b.ID, cursor+1, end, err)
 		}
 		if err := s.store.ExtendBatchLease(ctx, b.ID, s.now().Add(s.lease)); err != nil {
+			return err
+		}
+	}
+	if merge {
+		if err := s.merge(ctx, b, p.Session); err != nil {
 			return err
 		}
 	}

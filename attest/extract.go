@@ -35,6 +35,30 @@ var ErrNoCredential = errors.New("this PDF holds no attached credential: it is n
 // a JSON object or a compact JWS. The work is linear in the input, which
 // is itself capped at MaxPDFSize.
 func ExtractCredential(pdf []byte) ([]byte, error) {
+	creds, err := extractCredentials(pdf, 1)
+	if err != nil {
+		return nil, err
+	}
+	return creds[0], nil
+}
+
+// MaxMergedCredentials caps the credentials read from one PDF (a merged
+// PDF of a batch holds one per attestation; 16 MiB hold ~1,200), and
+// maxInflated the bytes inflated from all of them together, so that a
+// file of many small deflate bombs costs no more than a real one.
+const (
+	MaxMergedCredentials = 2000
+	maxInflated          = 64 << 20
+)
+
+// ExtractCredentials returns every credential attached to a PDF, in the
+// order of the file (which is the order of the pages in a merged PDF), at
+// most MaxMergedCredentials.
+func ExtractCredentials(pdf []byte) ([][]byte, error) {
+	return extractCredentials(pdf, MaxMergedCredentials)
+}
+
+func extractCredentials(pdf []byte, limit int) ([][]byte, error) {
 	if len(pdf) > MaxPDFSize {
 		return nil, fmt.Errorf("the PDF is larger than %d MiB", MaxPDFSize>>20)
 	}
@@ -42,9 +66,10 @@ func ExtractCredential(pdf []byte) ([]byte, error) {
 		return nil, errors.New("not a PDF (no %PDF- header)")
 	}
 	marker := []byte("/EmbeddedFile")
-	seen := 0
+	seen, inflated := 0, 0
+	var out [][]byte
 	var lastErr error
-	for pos := 0; seen < maxEmbedded; {
+	for pos := 0; seen < limit+maxEmbedded && len(out) < limit && inflated < maxInflated; {
 		i := bytes.Index(pdf[pos:], marker)
 		if i < 0 {
 			break
@@ -57,14 +82,18 @@ func ExtractCredential(pdf []byte) ([]byte, error) {
 		}
 		seen++
 		payload, err := embeddedStream(pdf, at)
+		inflated += len(payload)
 		if err != nil {
 			lastErr = err
 			continue
 		}
 		t := bytes.TrimSpace(bytes.TrimPrefix(payload, []byte("\xef\xbb\xbf")))
 		if len(t) > 0 && (t[0] == '{' || isJWS(t)) {
-			return t, nil
+			out = append(out, t)
 		}
+	}
+	if len(out) > 0 {
+		return out, nil
 	}
 	if lastErr != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNoCredential, lastErr)

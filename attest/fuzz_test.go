@@ -81,12 +81,18 @@ func TestExtractHostile(t *testing.T) {
 // with a report or an error, never a panic, within the size caps.
 func FuzzVerifyPDF(f *testing.F) {
 	cred := []byte(`{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiableCredential"],"id":"urn:uuid:1"}`)
-	pdf, err := render(rendering{Fields: sampleFields(), Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: cred})
+	pdf, err := render(rendering{Fields: sampleFields(), Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: cred}, &deflaters{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(pdf)
 	f.Add(pdf[:len(pdf)/2])
+	r := rendering{Fields: sampleFields(), Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: cred}
+	merged, err := renderMerged(context.Background(), Session{}, []rendering{r, r}, []string{"0001-a.json", "0002-b.json"}, func() error { return nil })
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(merged)
 	for _, h := range hostile() {
 		if len(h) < 1<<20 {
 			f.Add(h)
@@ -100,6 +106,15 @@ func FuzzVerifyPDF(f *testing.F) {
 		p, err := ExtractCredential(in)
 		if err == nil && len(p) > badges.MaxCredentialSize {
 			t.Fatalf("%d bytes extracted", len(p))
+		}
+		if all, err := ExtractCredentials(in); err == nil {
+			total := 0
+			for _, c := range all {
+				total += len(c)
+			}
+			if len(all) > MaxMergedCredentials || total > maxInflated+badges.MaxCredentialSize {
+				t.Fatalf("%d credentials, %d bytes extracted", len(all), total)
+			}
 		}
 		if !bytes.HasPrefix(in, []byte("%PDF-")) {
 			return

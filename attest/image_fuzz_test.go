@@ -60,7 +60,7 @@ func FuzzSignatureImage(f *testing.F) {
 		}
 		fl := sampleFields()
 		fl.Training.Signatory.Image = b
-		if _, err := render(rendering{Fields: fl, Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: []byte(`{}`)}); err != nil {
+		if _, err := render(rendering{Fields: fl, Code: "ABCD2345XY", VerifyURL: "https://x.example/v/ABCD2345XY", Credential: []byte(`{}`)}, &deflaters{}); err != nil {
 			t.Fatalf("an accepted image does not render: %v", err)
 		}
 	})

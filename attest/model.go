@@ -2,7 +2,7 @@
 // formation"): an A4 PDF in French for one participant, with the signed
 // Open Badges 3.0 credential it stands for attached inside, a QR code and a
 // short code leading to {base}/v/{code}; the collective attendance report
-// of a session; batches of attestations as a ZIP; and the verification of
+// of a session; batches of attestations as a ZIP or one merged PDF; and the verification of
 // an attestation (the PDF, its code, or its credential) for HR.
 //
 // The credential is issued by the issuing service, so that revocation,
@@ -345,4 +345,10 @@ type Store interface {
 	ClaimBatch(ctx context.Context, now, until time.Time) (*Batch, error)
 	ExtendBatchLease(ctx context.Context, id string, until time.Time) error
 	FailBatch(ctx context.Context, id, reason string) error
+
+	// FinishMerged stores a batch's merged PDF and marks the batch done,
+	// together; a second call replaces the first.
+	FinishMerged(ctx context.Context, batchID, sha string, pdf []byte, at time.Time) error
+	MergedPDF(ctx context.Context, batchID string) ([]byte, error)
+	BatchByMergedSHA256(ctx context.Context, sha string) (*Batch, error)
 }

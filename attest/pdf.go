@@ -8,15 +8,24 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/skip2/go-qrcode"
+	qr "github.com/piglig/go-qr"
 	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/text/encoding/charmap"
 )
 
-// The Go fonts (BSD licence, shipped in golang.org/x/image) cover Latin-1
-// and Latin Extended-A: every French letter, œ and the typographic quotes.
-// fpdf embeds only the glyphs used, so an attestation stays small. The core
-// PDF fonts would need a cp1252 translation and are not embedded.
-const fontFamily = "go"
+// An attestation is set in Helvetica, a standard PDF font that every
+// reader has, with the Windows-1252 (WinAnsi) encoding: it holds every
+// French letter, œ, « », ’, – and …, and costs nothing per document. An
+// embedded TrueType font costs ~5 ms of CPU per document in go-pdf/fpdf,
+// which parses, serialises and subsets it again for each one, and fpdf
+// gives no way to share that work. A document whose text has a character
+// outside WinAnsi (a name in Polish or Turkish, the ― of some official
+// statements) is set in the embedded Go font instead, which covers Latin-1
+// and Latin Extended-A: slower, but every character printed as given.
+const (
+	coreFamily = "Helvetica"
+	fontFamily = "go" // the Go fonts (BSD licence, golang.org/x/image)
+)
 
 // AttachmentName is the file name of the credential inside the PDF.
 const AttachmentName = "attestation-openbadge.json"
@@ -29,9 +38,16 @@ type rendering struct {
 	Credential []byte // the signed credential, attached as a file
 }
 
-func newDoc() *fpdf.Fpdf {
+func newDoc() *fpdf.Fpdf { return newDocIn(false) }
+
+// newDocIn starts a document in the core font (core) or the embedded one.
+func newDocIn(core bool) *fpdf.Fpdf {
 	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
-	f.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
+	if !core {
+		f.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
+	} else {
+		f.SetCompression(false)
+	}
 	f.SetLang("fr-FR")
 	f.SetCreator("Insigne", true)
 	f.SetProducer("Insigne (go-pdf/fpdf)", true)
@@ -71,49 +87,69 @@ func Hours(h float64) string {
 }
 
 // render draws the attestation and returns the PDF.
-func render(r rendering) ([]byte, error) {
+func render(r rendering, z *deflaters) ([]byte, error) {
 	fl := r.Fields
-	t := fl.Training
-	f := newDoc()
-	title := "Attestation de formation – " + fl.Learner.Name + " – " + t.Title
+	core := winAnsi(r.strings()...)
+	f := newDocIn(core)
+	p := pen{f: f, core: core}
+	title := "Attestation de formation – " + fl.Learner.Name + " – " + fl.Training.Title
 	f.SetTitle(title, true)
 	f.SetSubject("Attestation de formation", true)
 	f.SetAuthor(fl.IssuerName, true)
 	f.SetKeywords("attestation formation Open Badges "+r.Code, true)
 	f.SetCreationDate(fl.IssuedAt)
 	f.SetModificationDate(fl.IssuedAt)
-	f.SetAttachments([]fpdf.Attachment{{Content: r.Credential, Filename: AttachmentName,
-		Description: "Attestation signée (Open Badges 3.0, Verifiable Credential)"}})
+	if err := draw(p, r, AttachmentName, ""); err != nil {
+		return nil, err
+	}
+	pdf, err := output(f)
+	if err != nil {
+		return nil, err
+	}
+	return attach(pdf, z, AttachmentName, "Attestation signée (Open Badges 3.0, Verifiable Credential)", r.Credential)
+}
+
+// draw puts one attestation on a new page (two when its competencies
+// fill the first); attachment names the file its credential is in, and
+// bookmark, if not empty, is the outline entry of its first page.
+func draw(p pen, r rendering, attachment, bookmark string) error {
+	f := p.f
+	fl := r.Fields
+	t := fl.Training
 	f.AddPage()
+	if bookmark != "" {
+		p.font(false, 10)
+		f.Bookmark(p.t(bookmark), 0, 0)
+	}
 	w := 170.0
 
-	setFont(f, true, 11)
-	f.MultiCell(w, 5.5, fl.IssuerName, "", "L", false)
-	setFont(f, false, 10)
-	f.MultiCell(w, 5, t.Organiser, "", "L", false)
+	p.font(true, 11)
+	f.MultiCell(w, 5.5, p.t(fl.IssuerName), "", "L", false)
+	p.font(false, 10)
+	f.MultiCell(w, 5, p.t(t.Organiser), "", "L", false)
 	f.Ln(8)
-	setFont(f, true, 18)
-	f.MultiCell(w, 9, "Attestation de formation", "", "C", false)
+	p.font(true, 18)
+	f.MultiCell(w, 9, p.t("Attestation de formation"), "", "C", false)
 	f.Ln(6)
 
-	setFont(f, false, 11)
-	f.MultiCell(w, 6, fmt.Sprintf("Je soussigné(e), %s, %s, atteste que", t.Signatory.Name, t.Signatory.Role), "", "L", false)
+	p.font(false, 11)
+	f.MultiCell(w, 6, p.t(fmt.Sprintf("Je soussigné(e), %s, %s, atteste que", t.Signatory.Name, t.Signatory.Role)), "", "L", false)
 	f.Ln(2)
-	setFont(f, true, 14)
-	f.MultiCell(w, 8, fl.Learner.Name, "", "C", false)
+	p.font(true, 14)
+	f.MultiCell(w, 8, p.t(fl.Learner.Name), "", "C", false)
 	f.Ln(2)
-	setFont(f, false, 11)
-	f.MultiCell(w, 6, "a suivi la formation suivante.", "", "L", false)
+	p.font(false, 11)
+	f.MultiCell(w, 6, p.t("a suivi la formation suivante."), "", "L", false)
 	f.Ln(3)
 
 	row := func(label, value string) {
 		if value == "" {
 			return
 		}
-		setFont(f, true, 10.5)
-		f.CellFormat(52, 6, label, "", 0, "L", false, 0, "")
-		setFont(f, false, 10.5)
-		f.MultiCell(w-52, 6, value, "", "L", false)
+		p.font(true, 10.5)
+		f.CellFormat(52, 6, p.t(label), "", 0, "L", false, 0, "")
+		p.font(false, 10.5)
+		f.MultiCell(w-52, 6, p.t(value), "", "L", false)
 	}
 	row("Intitulé :", t.Title)
 	row("Parcours (matricule) :", t.Parcours)
@@ -134,29 +170,29 @@ func render(r rendering) ([]byte, error) {
 
 	if len(fl.Competencies) > 0 {
 		f.Ln(3)
-		setFont(f, true, 10.5)
-		f.MultiCell(w, 6, "Compétences travaillées :", "", "L", false)
-		setFont(f, false, 9.5)
+		p.font(true, 10.5)
+		f.MultiCell(w, 6, p.t("Compétences travaillées :"), "", "L", false)
+		p.font(false, 9.5)
 		for _, c := range fl.Competencies {
-			f.MultiCell(w, 5, "• "+c.Code+" – "+c.Statement, "", "L", false)
+			f.MultiCell(w, 5, p.t("• "+c.Code+" – "+c.Statement), "", "L", false)
 		}
 	}
 
 	f.Ln(5)
-	setFont(f, false, 10.5)
+	p.font(false, 10.5)
 	place := t.Place
 	issued := "Fait le " + frenchDate(fl.IssuedAt)
 	if place != "" {
 		issued = "Fait à " + place + ", le " + frenchDate(fl.IssuedAt)
 	}
-	f.MultiCell(w, 6, issued, "", "L", false)
+	f.MultiCell(w, 6, p.t(issued), "", "L", false)
 	f.Ln(2)
 	f.SetX(110)
-	setFont(f, true, 10.5)
-	f.MultiCell(80, 5.5, t.Signatory.Name, "", "L", false)
+	p.font(true, 10.5)
+	f.MultiCell(80, 5.5, p.t(t.Signatory.Name), "", "L", false)
 	f.SetX(110)
-	setFont(f, false, 10)
-	f.MultiCell(80, 5, t.Signatory.Role, "", "L", false)
+	p.font(false, 10)
+	f.MultiCell(80, 5, p.t(t.Signatory.Role), "", "L", false)
 	if kind := imageType(t.Signatory.Image); kind != "" {
 		opt := fpdf.ImageOptions{ImageType: kind}
 		f.RegisterImageOptionsReader("signature", opt, bytes.NewReader(t.Signatory.Image))
@@ -178,23 +214,27 @@ func render(r rendering) ([]byte, error) {
 	f.SetLineWidth(0.3)
 	f.Rect(20, y, w, boxH, "D")
 	if err := drawQR(f, r.VerifyURL, 23, y+3, 38); err != nil {
-		return nil, err
+		return err
 	}
 	f.SetXY(66, y+4)
-	setFont(f, true, 10.5)
-	f.MultiCell(120, 5.5, "Vérifier cette attestation", "", "L", false)
+	p.font(true, 10.5)
+	f.MultiCell(120, 5.5, p.t("Vérifier cette attestation"), "", "L", false)
 	f.SetX(66)
-	setFont(f, false, 9.5)
-	f.MultiCell(120, 5, "Scannez le QR code ou ouvrez "+r.VerifyURL, "", "L", false)
+	p.font(false, 9.5)
+	f.MultiCell(120, 5, p.t("Scannez le QR code ou ouvrez "+r.VerifyURL), "", "L", false)
 	f.SetX(66)
-	f.MultiCell(120, 5, "Code de vérification :", "", "L", false)
+	f.MultiCell(120, 5, p.t("Code de vérification :"), "", "L", false)
 	f.SetX(66)
-	setFont(f, true, 13)
-	f.MultiCell(120, 7, FormatCode(r.Code), "", "L", false)
+	p.font(true, 13)
+	f.MultiCell(120, 7, p.t(FormatCode(r.Code)), "", "L", false)
 	f.SetX(66)
-	setFont(f, false, 8.5)
-	f.MultiCell(120, 4.2, "Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+AttachmentName+" ».", "", "L", false)
+	p.font(false, 8.5)
+	f.MultiCell(120, 4.2, p.t("Ce document contient sa preuve : une attestation numérique signée (Open Badges 3.0) en pièce jointe « "+attachment+" »."), "", "L", false)
+	return nil
+}
 
+// output finishes a document.
+func output(f *fpdf.Fpdf) ([]byte, error) {
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("attestation PDF: %w", err)
 	}
@@ -209,23 +249,21 @@ func render(r rendering) ([]byte, error) {
 // drawQR draws a QR code as filled rectangles: vector, crisp at any zoom,
 // and much smaller and faster than an embedded image.
 func drawQR(f *fpdf.Fpdf, content string, x, y, size float64) error {
-	q, err := qrcode.New(content, qrcode.Medium)
+	q, err := qr.EncodeText(content, qr.Medium)
 	if err != nil {
 		return fmt.Errorf("QR code: %w", err)
 	}
-	q.DisableBorder = true
-	bm := q.Bitmap()
-	n := float64(len(bm))
-	m := size / n
+	n := q.Size()
+	m := size / float64(n)
 	f.SetFillColor(0, 0, 0)
-	for i, rowBits := range bm {
-		for j := 0; j < len(rowBits); {
-			if !rowBits[j] {
+	for i := range n {
+		for j := 0; j < n; {
+			if !q.Module(j, i) {
 				j++
 				continue
 			}
 			k := j
-			for k < len(rowBits) && rowBits[k] {
+			for k < n && q.Module(k, i) {
 				k++
 			}
 			f.Rect(x+float64(j)*m, y+float64(i)*m, float64(k-j)*m, m, "F")
@@ -233,6 +271,67 @@ func drawQR(f *fpdf.Fpdf, content string, x, y, size float64) error {
 		}
 	}
 	return nil
+}
+
+// pen writes in the document's font: the core font takes WinAnsi bytes,
+// the embedded one UTF-8.
+type pen struct {
+	f    *fpdf.Fpdf
+	core bool
+}
+
+func (p pen) font(bold bool, size float64) {
+	if !p.core {
+		setFont(p.f, bold, size)
+		return
+	}
+	style := ""
+	if bold {
+		style = "B"
+	}
+	p.f.SetFont(coreFamily, style, size)
+}
+
+// t converts text for the core font; winAnsi said it fits.
+func (p pen) t(s string) string {
+	if !p.core {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		c, _ := charmap.Windows1252.EncodeRune(r)
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// winAnsi tells whether every character of ss has a glyph in the core
+// fonts' WinAnsi encoding.
+func winAnsi(ss ...string) bool {
+	for _, s := range ss {
+		for _, r := range s {
+			if r < 0x80 {
+				continue
+			}
+			if _, ok := charmap.Windows1252.EncodeRune(r); !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// strings lists every text the attestation prints but the fixed wording.
+func (r rendering) strings() []string {
+	t := r.Fields.Training
+	out := []string{r.Fields.Learner.Name, r.Fields.IssuerName, r.Fields.Modality, r.VerifyURL, r.Code,
+		t.Title, t.Parcours, t.GaiaDispositif, t.GaiaModule, t.GaiaSession, t.Organiser, t.Place,
+		t.Signatory.Name, t.Signatory.Role}
+	out = append(out, t.Trainers...)
+	for _, c := range r.Fields.Competencies {
+		out = append(out, c.Code, c.Statement)
+	}
+	return out
 }
 
 // setFont selects the one embedded face; bold is drawn by stroking the

@@ -45,6 +45,7 @@ type Service struct {
 	log        *slog.Logger
 	lease      time.Duration
 	wake       chan struct{}
+	deflaters  deflaters
 }
 
 // New returns a Service.
@@ -268,7 +269,7 @@ func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Cre
 		Modality: Modality(t.HoursInPerson, t.HoursRemote), IssuedAt: c.CreatedAt.UTC().Truncate(time.Second), IssuerName: tr.issuer.Name}
 	pf := a.Fields
 	pf.Training.Signatory.Image = tr.t.Signatory.Image
-	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed})
+	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed}, &s.deflaters)
 	if err != nil {
 		return a, err
 	}
@@ -316,4 +317,13 @@ func (s *Service) PDF(ctx context.Context, a *Attestation) ([]byte, error) {
 		return a.PDF, nil
 	}
 	return s.store.AttestationPDF(ctx, a.ID)
+}
+
+// MergedPDF returns the merged PDF of a batch made with output "pdf",
+// once it is done; ErrNotFound otherwise.
+func (s *Service) MergedPDF(ctx context.Context, b *Batch) ([]byte, error) {
+	if b.MergedSHA256 == "" {
+		return nil, fmt.Errorf("merged PDF of batch %s: %w", b.ID, ErrNotFound)
+	}
+	return s.store.MergedPDF(ctx, b.ID)
 }

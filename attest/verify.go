@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/insigne/insigne/badges"
@@ -35,6 +36,11 @@ type Outcome struct {
 	Modified  bool           `json:"modified,omitempty"`
 	Authentic *Authentic     `json:"authentic,omitempty"`
 	Report    *badges.Report `json:"report,omitempty"`
+	// Batch and Attestations answer for a merged PDF: the batch it was
+	// delivered for (when the file is the one delivered) and the outcome
+	// of every credential attached to it, in page order.
+	Batch        string    `json:"batch,omitempty"`
+	Attestations []Outcome `json:"attestations,omitempty"`
 }
 
 // Authentic is what was issued, from the record kept at issue time and
@@ -117,6 +123,19 @@ func (s *Service) VerifyFile(ctx context.Context, name string, input []byte) (*O
 		}
 		rec = a
 	}
+	if isPDF && rec == nil {
+		b, err := s.store.BatchByMergedSHA256(ctx, o.SHA256)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if b != nil {
+			o.Batch = b.ID
+			return s.verifyMerged(ctx, o, input)
+		}
+		if creds, err := ExtractCredentials(input); err == nil && len(creds) > 1 {
+			return s.verifyMerged(ctx, o, input)
+		}
+	}
 	report, err := s.verifier.Verify(ctx, input, badges.Options{At: s.now()})
 	if errors.Is(err, badges.ErrUnusableInput) {
 		report = nil
@@ -198,4 +217,102 @@ func (s *Service) VerifyCode(ctx context.Context, code string) (*Outcome, error)
 	o.Report = report
 	judge(o, c, report)
 	return o, nil
+}
+
+// severity orders verdicts, the most serious first: a merged PDF reads as
+// its most serious attestation.
+var severity = []string{VerdictInvalid, VerdictRevoked, VerdictExpired, VerdictUnknown, VerdictModified, VerdictValid}
+
+var plural = map[string]string{VerdictValid: "valide(s)", VerdictRevoked: "retirée(s) ou suspendue(s)", VerdictExpired: "expirée(s)",
+	VerdictModified: "authentique(s) dans un fichier modifié", VerdictUnknown: "inconnue(s)", VerdictInvalid: "non valable(s)"}
+
+// maxModifiedChecked caps the credentials verified in a PDF with several
+// that is not a merged PDF as delivered.
+const maxModifiedChecked = 100
+
+// verifyMerged answers for a PDF with several credentials attached: a
+// merged PDF of a batch. Each credential is verified and judged as the
+// attestation it stands for; the file itself is intact when its SHA-256
+// is that of a merged PDF delivered (o.Batch set), otherwise every
+// attestation in it reads modified, as for a single PDF.
+func (s *Service) verifyMerged(ctx context.Context, o *Outcome, input []byte) (*Outcome, error) {
+	creds, err := ExtractCredentials(input)
+	if err != nil {
+		return nil, err
+	}
+	o.Modified = o.Batch == ""
+	limit := len(creds)
+	if o.Modified {
+		// A file we did not deliver as it is: verifying costs a signature
+		// check each, so a stranger's file is checked only so far.
+		limit = min(limit, maxModifiedChecked)
+	}
+	count := map[string]int{}
+	for _, cred := range creds[:limit] {
+		item, err := s.verifyAttached(ctx, cred, o.Modified)
+		if err != nil {
+			return nil, err
+		}
+		count[item.Verdict]++
+		o.Attestations = append(o.Attestations, *item)
+	}
+	o.Verdict = VerdictValid
+	var parts []string
+	for _, v := range severity {
+		if count[v] == 0 {
+			continue
+		}
+		if o.Verdict == VerdictValid {
+			o.Verdict = v
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", count[v], plural[v]))
+	}
+	file := "ce fichier est celui qui a été délivré"
+	if o.Modified {
+		file = "ce fichier n'est pas celui qui a été délivré"
+	}
+	o.Message = fmt.Sprintf("Recueil de %d attestations : %s. %s.", len(creds), file, strings.Join(parts, ", "))
+	if o.Verdict == VerdictValid {
+		o.Message = fmt.Sprintf("Recueil authentique de %d attestations : ce fichier est celui qui a été délivré, et aucune n'a été retirée.", len(creds))
+	}
+	if limit < len(creds) || len(creds) == MaxMergedCredentials {
+		o.Message += fmt.Sprintf(" Seules les %d premières ont été vérifiées.", limit)
+	}
+	return o, nil
+}
+
+// verifyAttached verifies one credential taken from a PDF and judges it
+// as the attestation it stands for; the report is kept only to explain a
+// verdict other than valid.
+func (s *Service) verifyAttached(ctx context.Context, cred []byte, modified bool) (*Outcome, error) {
+	item := &Outcome{Modified: modified}
+	report, err := s.verifier.Verify(ctx, cred, badges.Options{At: s.now()})
+	if errors.Is(err, badges.ErrUnusableInput) {
+		report = nil
+	} else if err != nil {
+		return nil, err
+	}
+	var rec *Attestation
+	if report != nil && report.Summary != nil {
+		if id := strings.TrimPrefix(report.Summary.ID, "urn:uuid:"); issuing.IsUUID(id) {
+			rec, err = s.store.AttestationByCredential(ctx, id)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+		}
+	}
+	if rec == nil {
+		item.Verdict, item.Message, item.Modified = VerdictUnknown, messages[VerdictUnknown], false
+		return item, nil
+	}
+	auth, c, err := s.authentic(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	item.Authentic = auth
+	judge(item, c, report)
+	if item.Verdict != VerdictValid {
+		item.Report = report
+	}
+	return item, nil
 }

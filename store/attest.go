@@ -165,7 +165,7 @@ func scanBatch(sc interface{ Scan(...any) error }) (*attest.Batch, error) {
 	var errs, session string
 	var created, updated, lease int64
 	if err := sc.Scan(&b.ID, &b.Issuer, &b.State, &b.Total, &b.Done, &b.Failed, &errs, &session, &b.Achievement, &b.CreatedBy,
-		&created, &updated, &lease); err != nil {
+		&created, &updated, &lease, &b.MergedSHA256, &b.MergedSize); err != nil {
 		return nil, err
 	}
 	json.Unmarshal([]byte(errs), &b.Errors)
@@ -189,7 +189,7 @@ func (s *DB) CreateBatch(ctx context.Context, b attest.Batch) error {
 
 // Batch implements attest.Store.
 func (s *DB) Batch(ctx context.Context, id string) (*attest.Batch, error) {
-	b, err := scanBatch(s.db.QueryRowContext(ctx, s.q("SELECT "+batchCols+" FROM attest_batches WHERE id = ?"), id))
+	b, err := scanBatch(s.db.QueryRowContext(ctx, s.q(batchSelect+" WHERE attest_batches.id = ?"), id))
 	if err != nil {
 		return nil, attestNotFound(err, "batch "+id)
 	}

@@ -74,6 +74,36 @@ func TestVerifyAttestationPDF(t *testing.T) {
 	if code, out, _ := insigne(t, "", "verify", "--offline", write(t, "forged.pdf", forgedPDF)); code != exitInvalid {
 		t.Errorf("a forged credential: exit %d\n%s", code, out)
 	}
+	// A merged PDF of a session: every credential in it checked.
+	sess := attest.Session{Training: attest.Training{Issuer: "ac-lyon", Title: "Évaluer par compétences", Start: "2026-10-01", End: "2026-10-01",
+		HoursInPerson: 3, Organiser: "EAFC", Signatory: attest.Signatory{Name: "F. Bézier", Role: "Directrice"}}, Output: attest.OutputPDF,
+		Participants: []attest.Participant{{Email: "a@ac-lyon.fr", Name: "Aline A", Present: true}, {Email: "b@ac-lyon.fr", Name: "Bruno B", Present: true},
+			{Email: "c@ac-lyon.fr", Name: "Chloé C", Present: true}}}
+	b, err := svc.StartBatch(ctx, "test", sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RunPendingBatches(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = svc.Batch(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := svc.MergedPDF(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = insigne(t, "", "verify", "--offline", write(t, "session.pdf", merged))
+	if code != exitOK || !strings.Contains(out, "3 credentials attached") || strings.Count(out, "VALID") != 4 || strings.Contains(out, "NOT VALID") {
+		t.Errorf("the merged PDF offline: exit %d\n%s%s", code, out, stderr)
+	}
+	// One of its credentials altered: the file is not valid.
+	mixed := fmt.Appendf(nil, "%%PDF-1.7\n1 0 obj << /Type /EmbeddedFile /Length %d >>\nstream\n%s\nendstream\nendobj\n2 0 obj << /Type /EmbeddedFile /Length %d >>\nstream\n%s\nendstream\nendobj\n%%%%EOF\n",
+		len(cred), cred, len(forged), forged)
+	if code, out, _ := insigne(t, "", "verify", "--offline", write(t, "mixed.pdf", mixed)); code != exitInvalid || !strings.Contains(out, "2 credentials attached") {
+		t.Errorf("a merged PDF with a forged credential: exit %d\n%s", code, out)
+	}
+
 	// A PDF without a credential is not something to verify.
 	report, _ := attest.AttendanceReport(attest.Session{Training: attest.Training{Issuer: "ac-lyon", Title: "T", Start: "2026-10-01", End: "2026-10-01",
 		HoursInPerson: 1, Organiser: "EAFC", Signatory: attest.Signatory{Name: "N", Role: "R"}},

@@ -72,7 +72,14 @@ func cmdVerify(ctx context.Context, args []string, e env) (int, error) {
 		return exitUnusable, err
 	}
 
-	report, verr := badges.NewVerifier(cfg).Verify(ctx, input, opts)
+	v := badges.NewVerifier(cfg)
+	var report *badges.Report
+	var verr error
+	if creds, err := attest.ExtractCredentials(input); err == nil && len(creds) > 1 {
+		report, verr = verifyMerged(ctx, v, creds, opts)
+	} else {
+		report, verr = v.Verify(ctx, input, opts)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -92,6 +99,28 @@ func cmdVerify(ctx context.Context, args []string, e env) (int, error) {
 		return exitInvalid, nil
 	}
 	return exitOK, nil
+}
+
+// verifyMerged checks every credential of a PDF that holds several (a
+// merged PDF of a batch's attestations): one nested report each, in page
+// order, and the file not valid if any of them is not.
+func verifyMerged(ctx context.Context, v *badges.Verifier, creds [][]byte, opts badges.Options) (*badges.Report, error) {
+	r := &badges.Report{Verdict: badges.Valid, Format: "pdf",
+		Checks: []badges.Check{{Name: "container", OK: true, Message: fmt.Sprintf("%d credentials attached to the PDF (a merged PDF of attestations)", len(creds))}}}
+	for _, c := range creds {
+		n, err := v.Verify(ctx, c, opts)
+		if err != nil {
+			return r, err
+		}
+		r.Nested = append(r.Nested, n)
+		switch {
+		case n.Verdict == badges.Invalid:
+			r.Verdict = badges.Invalid
+		case n.Verdict == badges.Warnings && r.Verdict == badges.Valid:
+			r.Verdict = badges.Warnings
+		}
+	}
+	return r, nil
 }
 
 func printReport(e env, r *badges.Report, indent string) {
