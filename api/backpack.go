@@ -61,6 +61,10 @@ func (s *Server) learner(h func(http.ResponseWriter, *http.Request, string)) htt
 func (s *Server) failBackpack(w http.ResponseWriter, r *http.Request, err error) {
 	var in *backpack.InputError
 	switch {
+	case errors.As(err, &in) && errors.Is(err, backpack.ErrNotCredential):
+		writeError(w, http.StatusUnprocessableEntity, "not_a_credential", in.Error(), in.Field)
+	case errors.As(err, &in) && errors.Is(err, backpack.ErrTooMany):
+		writeError(w, http.StatusConflict, "quota_exceeded", in.Error(), "")
 	case errors.As(err, &in):
 		writeError(w, http.StatusBadRequest, "invalid", in.Error(), in.Field)
 	case errors.Is(err, backpack.ErrNotFound):

@@ -74,17 +74,21 @@ func (d selfDocs) FetchDocument(ctx context.Context, u, accept string) ([]byte, 
 	return io.ReadAll(res.Body)
 }
 
-func newBPServer(t *testing.T, dsn string) *bpServer {
+func newBPServer(t *testing.T, dsn string, opts ...func(*backpack.Config)) *bpServer {
 	t.Helper()
 	b := &bpServer{Mail: newSMTPSink(t), Tokens: mapTokens{}}
 	ts := newTestServer(t, dsn, func(base string, c *api.Config) {
 		canon, schemas := shared(t)
 		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: selfDocs{base}})
 		c.Verifier = v
-		b.BP = backpack.New(backpack.Config{Store: c.Idempotency.(*store.DB), Verifier: v,
+		bc := backpack.Config{Store: c.Idempotency.(*store.DB), Verifier: v,
 			Fetcher: fetch.New(fetch.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
 			Mailer:  &backpack.SMTP{Addr: b.Mail.Addr, From: "insigne@localhost"}, Issuing: c.Issuing,
-			PlatformIssuer: "plateforme", BaseURL: base})
+			PlatformIssuer: "plateforme", BaseURL: base}
+		for _, o := range opts {
+			o(&bc)
+		}
+		b.BP = backpack.New(bc)
 		c.Backpack, c.OBTokens = b.BP, b.Tokens
 	})
 	b.testServer = ts

@@ -46,7 +46,7 @@ func (s *Server) failCompetency(w http.ResponseWriter, r *http.Request, err erro
 		writeError(w, http.StatusBadRequest, "invalid", in.Error(), in.Where)
 	case errors.Is(err, competency.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error(), "")
-	case errors.Is(err, competency.ErrOfficial):
+	case errors.Is(err, competency.ErrOfficial), errors.Is(err, competency.ErrNotOwner):
 		writeError(w, http.StatusForbidden, "forbidden", strings.TrimPrefix(err.Error(), "competency: "), "")
 	case errors.Is(err, issuing.ErrSameAssessor):
 		writeError(w, http.StatusForbidden, "same_assessor", "the second assessor must be someone else than the trainer who proposed the award", "")
@@ -98,7 +98,7 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 		writeError(w, http.StatusForbidden, "forbidden", "only administrators import frameworks", "")
 		return
 	}
-	body, ok := readBody(w, r, competency.MaxImportBytes+1)
+	body, ok := readBody(w, r, competency.MaxImportBytes)
 	if !ok {
 		return
 	}
@@ -115,12 +115,22 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 		return
 	}
 	// Frameworks are shared: only root may change an official one, which
-	// every issuer's awards point to.
-	imp := s.comp.ImportShared
+	// every issuer's awards point to, and a framework an issuer imported
+	// first is changed by that issuer's administrators only.
+	var (
+		rec     competency.Record
+		created bool
+		err     error
+	)
 	if p.Root {
-		imp = s.comp.Import
+		rec, created, err = s.comp.Import(r.Context(), actor(p), format, body)
+	} else {
+		owner, ok := frameworkOwner(w, r, p)
+		if !ok {
+			return
+		}
+		rec, created, err = s.comp.ImportShared(r.Context(), actor(p), owner, format, body)
 	}
-	rec, created, err := imp(r.Context(), actor(p), format, body)
 	if err != nil {
 		s.failCompetency(w, r, err)
 		return
@@ -133,6 +143,29 @@ func (s *Server) importFramework(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	w.Header().Set("Location", out.CASE)
 	writeJSON(w, status, out)
+}
+
+// frameworkOwner picks the issuer an administrator imports a framework
+// for: ?issuer=, or the only issuer they administer.
+func frameworkOwner(w http.ResponseWriter, r *http.Request, p *auth.Principal) (string, bool) {
+	if slug := r.URL.Query().Get("issuer"); slug != "" {
+		if !p.Can(slug, auth.RoleAdmin) {
+			writeError(w, http.StatusForbidden, "forbidden", "you do not administer issuer "+slug, "issuer")
+			return "", false
+		}
+		return slug, true
+	}
+	var admin []string
+	for slug, role := range p.Roles {
+		if role.Satisfies(auth.RoleAdmin) {
+			admin = append(admin, slug)
+		}
+	}
+	if len(admin) != 1 {
+		writeError(w, http.StatusBadRequest, "invalid", "you administer several issuers: say which one imports the framework with ?issuer=", "issuer")
+		return "", false
+	}
+	return admin[0], true
 }
 
 func (s *Server) listFrameworks(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -151,10 +151,15 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 // visibleIssuers returns the issuers whose resources p may read: those
-// named by ?issuer= (checked), or all p is a trainer of (nil for root).
+// named by ?issuer= (checked), or all p is a trainer of. A token needs the
+// credentials:read scope.
 func visibleIssuers(w http.ResponseWriter, r *http.Request, p *auth.Principal) (func(string) bool, bool) {
+	if !p.HasScope(auth.ScopeRead) {
+		writeError(w, http.StatusForbidden, "forbidden", "this token lacks the scope "+auth.ScopeRead, "")
+		return nil, false
+	}
 	if slug := r.URL.Query().Get("issuer"); slug != "" {
-		if !allow(w, p, slug, auth.RoleTrainer, "") {
+		if !allow(w, p, slug, auth.RoleTrainer, auth.ScopeRead) {
 			return nil, false
 		}
 		return func(i string) bool { return i == slug }, true
@@ -191,7 +196,7 @@ func (s *Server) mapping(w http.ResponseWriter, r *http.Request, p *auth.Princip
 }
 
 func (s *Server) getMapping(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if m, ok := s.mapping(w, r, p, auth.RoleTrainer, ""); ok {
+	if m, ok := s.mapping(w, r, p, auth.RoleTrainer, auth.ScopeRead); ok {
 		writeJSON(w, http.StatusOK, s.mappingOut(m))
 	}
 }
@@ -282,7 +287,7 @@ func (s *Server) parcours(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (s *Server) getParcours(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if pc, ok := s.parcours(w, r, p, auth.RoleTrainer, ""); ok {
+	if pc, ok := s.parcours(w, r, p, auth.RoleTrainer, auth.ScopeRead); ok {
 		writeJSON(w, http.StatusOK, s.parcoursOut(pc))
 	}
 }
@@ -301,7 +306,9 @@ func (s *Server) deleteParcours(w http.ResponseWriter, r *http.Request, p *auth.
 
 // learnerParcours answers GET /api/v1/learners/{email}/parcours: the
 // learner themself and root see every parcours; an issuer's trainers and
-// admins (tokens with credentials:read) see that issuer's.
+// admins (tokens with credentials:read) see that issuer's, and only for a
+// learner their issuers awarded (404 otherwise, as for the competency
+// profile, so that the answer does not tell what other issuers did).
 func (s *Server) learnerParcours(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	email := badges.NormalizeEmail(mux.Vars(r)["email"])
 	self := p.Kind == auth.KindUser && p.Email != "" && badges.NormalizeEmail(p.Email) == email
@@ -320,6 +327,15 @@ func (s *Server) learnerParcours(w http.ResponseWriter, r *http.Request, p *auth
 			return
 		}
 		visible = func(i string) bool { return p.Can(i, auth.RoleTrainer) }
+		awarded, err := s.completions.AwardedBy(r.Context(), email, visible)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !awarded {
+			writeError(w, http.StatusNotFound, "not_found", "none of your issuers awarded "+email+" a credential", "")
+			return
+		}
 	}
 	pr, err := s.completions.LearnerProgress(r.Context(), email, visible)
 	if err != nil {

@@ -77,7 +77,8 @@ func TestCompletionsThroughTheAPI(t *testing.T) {
 		if !strings.Contains(string(signed), `"evidence"`) || !strings.Contains(string(signed), "Temps passé : 1 h 30 min") {
 			t.Fatalf("credential without the completion as evidence: %.400s", signed)
 		}
-		ts.must(t, 200, "GET", "/api/v1/mappings?issuer=ac-lyon", req{Bearer: trainer})
+		// The LMS token may not read mappings (no credentials:read).
+		wantError(t, "mappings without credentials:read", ts.do(t, "GET", "/api/v1/mappings?issuer=ac-lyon", req{Bearer: trainer}), 403, "forbidden", "")
 		ts.must(t, 204, "DELETE", "/api/v1/mappings/"+m.ID, req{Bearer: admin})
 		r = resultJSON{}
 		ts.must(t, 200, "POST", "/api/v1/completions", req{Bearer: trainer, JSON: []any{jsonCompletion("apres@ac-lyon.fr", 1)}}).json(t, &r)
@@ -253,6 +254,8 @@ func completionMatrix(t *testing.T, ts *testServer, unique func(string) string) 
 		return p.ID
 	}
 	mID, pID := mapping(), parcours()
+	// a awarded autre@ its module; nobody awarded inconnu@ anything.
+	ts.award(t, root, achA, "autre@example.org")
 	get := func(path string) func(*testing.T, principal) call {
 		return func(*testing.T, principal) call { return call{method: "GET", path: path} }
 	}
@@ -297,21 +300,30 @@ func completionMatrix(t *testing.T, ts *testServer, unique func(string) string) 
 		{"delete parcours", func(t *testing.T, p principal) call {
 			return call{method: "DELETE", path: "/api/v1/parcours/" + parcours()}
 		}, [nPrincipals]int{401, 204, 204, 403, 403, 403, 403, 204, 403, 403, 401, 401}},
-		// Someone else's progress: a's parcours only for a's people.
+		// Someone else's progress: only for the people of an issuer that
+		// awarded them (a), who see a's parcours and modules; b awarded
+		// autre@ nothing and gets 404, as for the competency profile.
 		{"a learner's progress", func(t *testing.T, p principal) call {
 			return call{method: "GET", path: "/api/v1/learners/autre@example.org/parcours", after: func(t *testing.T, res *resp) {
 				if res.Status != 200 {
 					return
 				}
-				var out struct{ Parcours []struct{ Issuer string } }
+				var out struct {
+					Parcours []struct {
+						Issuer  string
+						Modules []struct{ Held bool }
+					}
+				}
 				res.json(t, &out)
-				if sees := len(out.Parcours) > 0; sees == (p.id == pAdminB) {
+				if len(out.Parcours) == 0 || len(out.Parcours[0].Modules) == 0 || !out.Parcours[0].Modules[0].Held {
 					t.Errorf("sees %+v", out.Parcours)
 				}
 			}}
-		}, [nPrincipals]int{401, 200, 200, 200, 200, 200, 403, 200, 200, 200, 401, 401}},
-		// One's own progress.
+		}, [nPrincipals]int{401, 200, 200, 200, 200, 404, 403, 200, 200, 200, 401, 401}},
+		{"an unawarded learner's progress", get("/api/v1/learners/inconnu@example.org/parcours"),
+			[nPrincipals]int{401, 200, 404, 404, 404, 404, 403, 404, 404, 404, 401, 401}},
+		// One's own progress (for the others, that of a learner a awarded).
 		{"own progress", get("/api/v1/learners/apprenant@example.org/parcours"),
-			[nPrincipals]int{401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401}},
+			[nPrincipals]int{401, 200, 200, 200, 200, 404, 200, 200, 200, 200, 401, 401}},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/insigne/insigne/badges"
@@ -70,6 +71,9 @@ func Sniff(input []byte) (*Sniffed, error) {
 		if isOB2JSON(t) {
 			return &Sniffed{Format: FormatOB2, Payload: t}, nil
 		}
+		if !looksLikeCredential(t) {
+			return nil, errNotCredential()
+		}
 		return &Sniffed{Format: FormatJSON, Payload: t}, nil
 	case bytes.HasPrefix(t, []byte("http://")) || bytes.HasPrefix(t, []byte("https://")):
 		u, err := url.Parse(string(t))
@@ -80,6 +84,9 @@ func Sniff(input []byte) (*Sniffed, error) {
 	case vcjwt.LooksLikeJWS(t):
 		if isOB2JWS(t) {
 			return &Sniffed{Format: FormatOB2, Payload: t}, nil
+		}
+		if !jwsLooksLikeCredential(t) {
+			return nil, errNotCredential()
 		}
 		return &Sniffed{Format: FormatJWS, Payload: t}, nil
 	}
@@ -94,9 +101,15 @@ func classify(p []byte) error {
 		if !json.Valid(t) {
 			return inputErr("", "the baked credential is not valid JSON")
 		}
+		if !looksLikeCredential(t) {
+			return errNotCredential()
+		}
 		return nil
 	}
 	if vcjwt.LooksLikeJWS(t) {
+		if !jwsLooksLikeCredential(t) {
+			return errNotCredential()
+		}
 		return nil
 	}
 	return inputErr("", "the baked payload is neither JSON nor a compact JWS")
@@ -129,6 +142,81 @@ func isOB2JSON(b []byte) bool {
 		return false
 	}
 	return len(d.Badge) > 0 && len(d.Recipient) > 0
+}
+
+// ErrNotCredential is wrapped by the InputError refusing an input that is
+// well-formed JSON (or a JWS of it) but no credential at all, so that
+// nothing arbitrary is kept as an "invalid" holding.
+var ErrNotCredential = errors.New("not a credential")
+
+func errNotCredential() error {
+	return &InputError{Reason: "this is not a credential: it has no @context or type of a W3C Verifiable Credential, " +
+		"an Open Badges 3.0 credential or an Open Badges 2.0 assertion", Err: ErrNotCredential}
+}
+
+// credentialContexts and credentialTypes are what marks a document as a
+// credential: a VC 1.1/2.0 or Open Badges context, or a credential type.
+// A credential that names them but is otherwise wrong is still kept, with
+// its report, as invalid.
+var (
+	credentialContexts = []string{"www.w3.org/2018/credentials", "www.w3.org/ns/credentials", "purl.imsglobal.org/spec/ob/",
+		"purl.imsglobal.org/spec/clr/", "w3id.org/openbadges"}
+	credentialTypes = []string{"VerifiableCredential", "OpenBadgeCredential", "AchievementCredential",
+		"EndorsementCredential", "ClrCredential", "Assertion"}
+)
+
+// looksLikeCredential tells whether a JSON object carries a credential's
+// @context or type, itself or under "vc" (a VC 1.1 JWT's claims).
+func looksLikeCredential(b []byte) bool {
+	var d struct {
+		Context any             `json:"@context"`
+		Type    any             `json:"type"`
+		VC      json.RawMessage `json:"vc"`
+	}
+	if json.Unmarshal(b, &d) != nil {
+		return false
+	}
+	for _, c := range strs(d.Context) {
+		for _, want := range credentialContexts {
+			if strings.Contains(c, want) {
+				return true
+			}
+		}
+	}
+	for _, t := range strs(d.Type) {
+		if slices.Contains(credentialTypes, t) {
+			return true
+		}
+	}
+	return len(d.VC) > 0 && d.VC[0] == '{' && looksLikeCredential(d.VC)
+}
+
+// strs is a JSON string, or the strings of a JSON array.
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// jwsLooksLikeCredential is looksLikeCredential for a compact JWS's
+// payload.
+func jwsLooksLikeCredential(t []byte) bool {
+	parts := bytes.Split(t, []byte("."))
+	if len(parts) != 3 {
+		return false
+	}
+	p, err := base64.RawURLEncoding.DecodeString(string(parts[1]))
+	return err == nil && looksLikeCredential(p)
 }
 
 // isOB2JWS tells a signed OB 2.0 assertion (a JWS whose payload is an
@@ -212,6 +300,9 @@ func (s *Service) Import(ctx context.Context, userID string, input []byte) (*Ite
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkQuota(ctx, userID); err != nil {
+		return nil, err
+	}
 	s.checkRecipient(ctx, userID, v.recipientDoc(), v.report)
 	now := s.now()
 	it := Imported{ID: newUUID(), UserID: userID, CredentialID: v.credentialID, IssuerID: v.issuerID, IssuerName: v.issuerName,
@@ -222,6 +313,24 @@ func (s *Service) Import(ctx context.Context, userID string, input []byte) (*Ite
 		return nil, err
 	}
 	return s.Get(ctx, userID, it.ID)
+}
+
+// ErrTooMany is wrapped by the InputError refusing an import beyond the
+// learner's quota (Config.MaxImported).
+var ErrTooMany = errors.New("too many imported credentials")
+
+// checkQuota refuses a new imported item once the learner holds the most
+// allowed. Concurrent imports may each pass the count and overshoot by a
+// few: the quota bounds storage, it is not an exact ledger.
+func (s *Service) checkQuota(ctx context.Context, userID string) error {
+	n, err := s.store.ImportedCount(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if n >= s.maxItems {
+		return &InputError{Reason: fmt.Sprintf("your backpack already holds %d imported credentials, the most allowed: delete some before importing more", n), Err: ErrTooMany}
+	}
+	return nil
 }
 
 // fetchImport fetches a URL import through the guarded fetcher and sniffs
@@ -289,6 +398,9 @@ func (s *Service) Upsert(ctx context.Context, userID string, input []byte) (*Ite
 		got, err := s.Get(ctx, userID, it.ID)
 		return got, false, err
 	case err != nil && !isNotFound(err):
+		return nil, false, err
+	}
+	if err := s.checkQuota(ctx, userID); err != nil {
 		return nil, false, err
 	}
 	it.ID = newUUID()

@@ -32,7 +32,10 @@ var (
 type InputError struct {
 	Field  string
 	Reason string
+	Err    error // a sentinel the API maps to its status (ErrNotCredential, ErrTooMany), or nil
 }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 func (e *InputError) Error() string {
 	if e.Field == "" {
@@ -189,6 +192,8 @@ type Store interface {
 	Holdings(ctx context.Context, userID string, q Query) ([]Item, int, error)
 	Holding(ctx context.Context, userID string, id string) (*Item, error)
 	PutImported(ctx context.Context, it Imported) error
+	// ImportedCount is how many imported items the user holds.
+	ImportedCount(ctx context.Context, userID string) (int, error)
 	// ReplaceImported replaces the credential of an existing item (same
 	// user, same id): a newer version of the same credential.
 	ReplaceImported(ctx context.Context, it Imported) error

@@ -32,7 +32,13 @@ type Config struct {
 	// ReverifyEvery is how often an imported credential is verified again
 	// (default 24 h).
 	ReverifyEvery time.Duration
+	// MaxImported caps the credentials a learner may import (default
+	// DefaultMaxImported), each up to MaxImport bytes.
+	MaxImported int
 }
+
+// DefaultMaxImported is the default of Config.MaxImported.
+const DefaultMaxImported = 5000
 
 // Service is the backpack. It keeps no state in memory.
 type Service struct {
@@ -46,17 +52,21 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	reverify time.Duration
+	maxItems int
 }
 
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, verifier: c.Verifier, fetcher: c.Fetcher, mailer: c.Mailer, iss: c.Issuing,
-		platform: c.PlatformIssuer, base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, reverify: c.ReverifyEvery}
+		platform: c.PlatformIssuer, base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, reverify: c.ReverifyEvery, maxItems: c.MaxImported}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxItems <= 0 {
+		s.maxItems = DefaultMaxImported
 	}
 	if s.reverify <= 0 {
 		s.reverify = 24 * time.Hour

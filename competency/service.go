@@ -39,15 +39,21 @@ type Record struct {
 	Items     int
 	CreatedBy string
 	CreatedAt time.Time
-	Data      []byte
+	// Owner is the issuer whose administrator imported the first version
+	// ("" for the official frameworks and the operator's imports).
+	Owner string
+	Data  []byte
 }
 
 // Store is the storage the competency service needs.
 type Store interface {
 	// AddFrameworkVersion stores rec as the next version of framework
 	// rec.ID (rec.Version is ignored), unless the latest version has the
-	// same Hash: then it returns that version and false.
-	AddFrameworkVersion(ctx context.Context, rec Record) (Record, bool, error)
+	// same Hash: then it returns that version and false. Before adding a
+	// version to an existing framework it calls allow (when not nil) with
+	// the latest version, in the same transaction, and returns its error
+	// unchanged; a new version keeps the first version's Owner.
+	AddFrameworkVersion(ctx context.Context, rec Record, allow func(latest Record) error) (Record, bool, error)
 	// LatestFrameworks lists the latest version of every framework,
 	// without Data, ordered by title.
 	LatestFrameworks(ctx context.Context) ([]Record, error)
@@ -147,6 +153,10 @@ func hashFramework(f Framework) (string, error) {
 // version of the same identifier, and returns the version that holds it
 // and whether it was created.
 func (s *Service) Save(ctx context.Context, actor, source string, f Framework) (Record, bool, error) {
+	return s.save(ctx, actor, source, "", f, nil)
+}
+
+func (s *Service) save(ctx context.Context, actor, source, owner string, f Framework, allow func(Record) error) (Record, bool, error) {
 	if err := f.Validate(); err != nil {
 		return Record{}, false, err
 	}
@@ -165,7 +175,10 @@ func (s *Service) Save(ctx context.Context, actor, source string, f Framework) (
 		return Record{}, false, fmt.Errorf("competency: encode: %w", err)
 	}
 	rec, created, err := s.store.AddFrameworkVersion(ctx, Record{ID: f.Identifier, Title: f.Title, Hash: hash, Source: source,
-		Items: len(f.Items), CreatedBy: actor, CreatedAt: now, Data: data})
+		Items: len(f.Items), CreatedBy: actor, CreatedAt: now, Owner: owner, Data: data}, allow)
+	if errors.Is(err, ErrOfficial) || errors.Is(err, ErrNotOwner) {
+		return Record{}, false, err
+	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("competency: save %s: %w", f.Identifier, err)
 	}
@@ -185,22 +198,38 @@ const (
 // official framework and the importer may not.
 var ErrOfficial = errors.New("an official framework is changed only by the service's operator")
 
+// ErrNotOwner is returned (wrapped, naming the owner) when an issuer's
+// administrator would add a version to a framework another issuer owns.
+var ErrNotOwner = errors.New("only its owner's administrators or the service's operator import new versions")
+
 // Import reads a framework in format (FormatCASE or FormatMoodleCSV) and
-// saves it. Bad input is an *InputError naming the place.
+// saves it, as the service's operator: any framework may change. Bad
+// input is an *InputError naming the place.
 func (s *Service) Import(ctx context.Context, actor, format string, data []byte) (Record, bool, error) {
-	return s.importAs(ctx, actor, format, data, true)
+	return s.importAs(ctx, actor, format, "", data, nil)
 }
 
-// ImportShared is Import for an issuer's administrator: frameworks are
-// shared by every issuer, so a new version of an official framework (the
-// same identifier, other content) would rewrite what every issuer's
-// awards point to. It is refused with ErrOfficial; the same content again
-// is answered as Import does.
-func (s *Service) ImportShared(ctx context.Context, actor, format string, data []byte) (Record, bool, error) {
-	return s.importAs(ctx, actor, format, data, false)
+// ImportShared is Import for an administrator of issuer, who owns the
+// frameworks they import first. Frameworks are shared by every issuer, so
+// a new version (the same identifier, other content) would rewrite what
+// other issuers' awards point to: for an official framework it is refused
+// with ErrOfficial, for one another issuer owns (or none) with
+// ErrNotOwner. The same content again is answered as Import does.
+func (s *Service) ImportShared(ctx context.Context, actor, issuer, format string, data []byte) (Record, bool, error) {
+	return s.importAs(ctx, actor, format, issuer, data, func(latest Record) error {
+		switch {
+		case latest.Source == SourceOfficial:
+			return fmt.Errorf("competency: framework %s (%s): %w", latest.ID, latest.Title, ErrOfficial)
+		case latest.Owner == "":
+			return fmt.Errorf("competency: framework %s (%s) belongs to no issuer: %w", latest.ID, latest.Title, ErrNotOwner)
+		case latest.Owner != issuer:
+			return fmt.Errorf("competency: framework %s (%s) belongs to issuer %s: %w", latest.ID, latest.Title, latest.Owner, ErrNotOwner)
+		}
+		return nil
+	})
 }
 
-func (s *Service) importAs(ctx context.Context, actor, format string, data []byte, mayChangeOfficial bool) (Record, bool, error) {
+func (s *Service) importAs(ctx context.Context, actor, format, owner string, data []byte, allow func(Record) error) (Record, bool, error) {
 	var (
 		f   Framework
 		err error
@@ -216,23 +245,7 @@ func (s *Service) importAs(ctx context.Context, actor, format string, data []byt
 	if err != nil {
 		return Record{}, false, err
 	}
-	if !mayChangeOfficial {
-		latest, err := s.store.FrameworkVersion(ctx, f.Identifier, 0)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return Record{}, false, fmt.Errorf("competency: framework %s: %w", f.Identifier, err)
-		case latest.Source == SourceOfficial:
-			hash, err := hashFramework(f)
-			if err != nil {
-				return Record{}, false, fmt.Errorf("competency: hash: %w", err)
-			}
-			if hash != latest.Hash {
-				return Record{}, false, fmt.Errorf("competency: framework %s (%s): %w", f.Identifier, latest.Title, ErrOfficial)
-			}
-		}
-	}
-	return s.Save(ctx, actor, format, f)
+	return s.save(ctx, actor, format, owner, f, allow)
 }
 
 // SniffFormat guesses the format of a framework file from its first

@@ -197,6 +197,9 @@ type Store interface {
 
 	// Holdings returns which of achievements the learners hold.
 	AchievementHoldings(ctx context.Context, learners, achievements []string) ([]Holding, error)
+	// CredentialIssuers lists the issuers that issued a credential (in
+	// any state) to a normalized e-mail address.
+	CredentialIssuers(ctx context.Context, email string) ([]string, error)
 	// Awards returns a learner's award decisions.
 	Awards(ctx context.Context, learner string) ([]Award, error)
 

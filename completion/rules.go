@@ -185,8 +185,20 @@ type Progress struct {
 	Modules     []ModuleProgress `json:"modules"`
 }
 
+// AwardedBy tells whether an issuer visible accepts issued a credential
+// (in any state) to email: a trainer may read the progress only of
+// learners their issuers awarded.
+func (s *Service) AwardedBy(ctx context.Context, email string, visible func(issuer string) bool) (bool, error) {
+	issuers, err := s.store.CredentialIssuers(ctx, badges.NormalizeEmail(email))
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(issuers, visible), nil
+}
+
 // LearnerProgress returns a learner's progress toward each parcours that
-// visible accepts (by issuer).
+// visible accepts (by issuer); a module of an issuer visible refuses is
+// shown as not held.
 func (s *Service) LearnerProgress(ctx context.Context, email string, visible func(issuer string) bool) ([]Progress, error) {
 	email = badges.NormalizeEmail(email)
 	all, err := s.store.ParcoursList(ctx, "")
@@ -237,7 +249,7 @@ func (s *Service) LearnerProgress(ctx context.Context, email string, visible fun
 			}
 			moduleIssuer[achievement] = iss
 		}
-		return iss != "" && visible(iss), nil
+		return visible(iss), nil
 	}
 	out := []Progress{}
 	for _, p := range ps {
@@ -245,17 +257,19 @@ func (s *Service) LearnerProgress(ctx context.Context, email string, visible fun
 		for _, m := range p.Members {
 			h, ok := held[m]
 			if ok {
-				pr.Held++
-			}
-			mp := ModuleProgress{Achievement: s.iss.AchievementURL(m), Held: ok}
-			if ok {
+				// Whether the learner holds another issuer's module is
+				// that issuer's to tell: hidden from those who may not
+				// read its credentials.
 				show, err := seen(m)
 				if err != nil {
 					return nil, err
 				}
-				if show {
-					mp.Credential = cred(h)
-				}
+				ok = show
+			}
+			mp := ModuleProgress{Achievement: s.iss.AchievementURL(m), Held: ok}
+			if ok {
+				pr.Held++
+				mp.Credential = cred(h)
 			}
 			pr.Modules = append(pr.Modules, mp)
 		}

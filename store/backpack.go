@@ -300,6 +300,15 @@ func (s *DB) PutImported(ctx context.Context, it backpack.Imported) error {
 	return nil
 }
 
+// ImportedCount implements backpack.Store.
+func (s *DB) ImportedCount(ctx context.Context, userID string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM backpack_items WHERE user_id = ?"), userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count imported: %w", err)
+	}
+	return n, nil
+}
+
 // ReplaceImported implements backpack.Store.
 func (s *DB) ReplaceImported(ctx context.Context, it backpack.Imported) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backpack_items SET credential_id = ?, issuer_id = ?, issuer_name = ?, name = ?, format = ?, source_url = ?,

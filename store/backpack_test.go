@@ -51,6 +51,12 @@ func TestBackpackHoldings(t *testing.T) {
 		if err := db.PutImported(ctx, ob2); err != nil {
 			t.Fatal(err)
 		}
+		if n, err := db.ImportedCount(ctx, "u1"); err != nil || n != 2 {
+			t.Fatalf("u1 imported count %d, want 2 (%v)", n, err)
+		}
+		if n, err := db.ImportedCount(ctx, "u2"); err != nil || n != 0 {
+			t.Fatalf("u2 imported count %d, want 0 (%v)", n, err)
+		}
 		// anne.perso@ is Anne's once verified; a pending address does not count.
 		if err := db.AddLearnerEmail(ctx, backpack.Email{UserID: "u1", Email: "anne.perso@example.org", TokenHash: "h", ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}); err != nil {
 			t.Fatal(err)

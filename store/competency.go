@@ -14,12 +14,12 @@ import (
 
 var _ competency.Store = (*DB)(nil)
 
-const frameworkCols = "id, version, title, content_hash, source, items, created_by, created_at"
+const frameworkCols = "id, version, title, content_hash, source, items, created_by, created_at, owner"
 
 func scanFramework(sc interface{ Scan(...any) error }, withData bool) (competency.Record, error) {
 	var r competency.Record
 	var at int64
-	dst := []any{&r.ID, &r.Version, &r.Title, &r.Hash, &r.Source, &r.Items, &r.CreatedBy, &at}
+	dst := []any{&r.ID, &r.Version, &r.Title, &r.Hash, &r.Source, &r.Items, &r.CreatedBy, &at, &r.Owner}
 	var data string
 	if withData {
 		dst = append(dst, &data)
@@ -35,10 +35,12 @@ func scanFramework(sc interface{ Scan(...any) error }, withData bool) (competenc
 }
 
 // AddFrameworkVersion implements competency.Store. Two imports racing for
-// the same next version meet on the primary key; the loser reads again.
-func (s *DB) AddFrameworkVersion(ctx context.Context, rec competency.Record) (competency.Record, bool, error) {
+// the same next version meet on the primary key; the loser reads again, and
+// allow sees the version that won, so an owner check cannot be raced.
+func (s *DB) AddFrameworkVersion(ctx context.Context, rec competency.Record, allow func(latest competency.Record) error) (competency.Record, bool, error) {
 	for attempt := 0; ; attempt++ {
 		var out competency.Record
+		var refused error
 		created := false
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			cur, err := scanFramework(tx.QueryRowContext(ctx, s.q("SELECT "+frameworkCols+" FROM frameworks WHERE id = ? ORDER BY version DESC LIMIT 1"), rec.ID), false)
@@ -50,10 +52,18 @@ func (s *DB) AddFrameworkVersion(ctx context.Context, rec competency.Record) (co
 			case cur.Hash == rec.Hash:
 				out = cur
 				return nil
+			default:
+				if allow != nil {
+					if refused = allow(cur); refused != nil {
+						return refused
+					}
+				}
+				// The owner is the first importer's, whoever adds a version.
+				rec.Owner = cur.Owner
 			}
 			rec.Version = cur.Version + 1
-			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO frameworks ("+frameworkCols+", data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-				rec.ID, rec.Version, rec.Title, rec.Hash, rec.Source, rec.Items, rec.CreatedBy, micros(rec.CreatedAt), string(rec.Data)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO frameworks ("+frameworkCols+", data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+				rec.ID, rec.Version, rec.Title, rec.Hash, rec.Source, rec.Items, rec.CreatedBy, micros(rec.CreatedAt), rec.Owner, string(rec.Data)); err != nil {
 				return err
 			}
 			out, created = rec, true
@@ -64,6 +74,9 @@ func (s *DB) AddFrameworkVersion(ctx context.Context, rec competency.Record) (co
 			continue
 		}
 		if err != nil {
+			if refused != nil {
+				return competency.Record{}, false, refused
+			}
 			return competency.Record{}, false, fmt.Errorf("store: add framework version: %w", err)
 		}
 		return out, created, nil

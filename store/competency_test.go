@@ -16,27 +16,27 @@ func TestFrameworkVersions(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		rec := competency.Record{ID: "06fda6c5-ad51-5d9c-b61f-08cbe1146296", Title: "Référentiel", Hash: "h1", Source: "case", Items: 3, CreatedBy: "test", CreatedAt: t0, Data: []byte(`{"v":1}`)}
-		got, created, err := db.AddFrameworkVersion(ctx, rec)
+		got, created, err := db.AddFrameworkVersion(ctx, rec, nil)
 		if err != nil || !created || got.Version != 1 {
 			t.Fatalf("first: %+v %v %v", got, created, err)
 		}
 		// Same content: nothing new.
-		got, created, err = db.AddFrameworkVersion(ctx, rec)
+		got, created, err = db.AddFrameworkVersion(ctx, rec, nil)
 		if err != nil || created || got.Version != 1 || got.Hash != "h1" {
 			t.Fatalf("same content: %+v %v %v", got, created, err)
 		}
 		rec.Hash, rec.Data, rec.Title = "h2", []byte(`{"v":2}`), "Référentiel révisé"
-		got, created, err = db.AddFrameworkVersion(ctx, rec)
+		got, created, err = db.AddFrameworkVersion(ctx, rec, nil)
 		if err != nil || !created || got.Version != 2 {
 			t.Fatalf("changed content: %+v %v %v", got, created, err)
 		}
 		// Going back to the first content is a change too.
 		rec.Hash, rec.Data = "h1", []byte(`{"v":1}`)
-		if got, created, err = db.AddFrameworkVersion(ctx, rec); err != nil || !created || got.Version != 3 {
+		if got, created, err = db.AddFrameworkVersion(ctx, rec, nil); err != nil || !created || got.Version != 3 {
 			t.Fatalf("back to v1 content: %+v %v %v", got, created, err)
 		}
 		other := competency.Record{ID: "2b6c7f40-5a9e-5f43-9d6b-0c1f8a1e2d3c", Title: "Autre", Hash: "x", CreatedAt: t0, Data: []byte(`{}`)}
-		if _, _, err := db.AddFrameworkVersion(ctx, other); err != nil {
+		if _, _, err := db.AddFrameworkVersion(ctx, other, nil); err != nil {
 			t.Fatal(err)
 		}
 		latest, err := db.LatestFrameworks(ctx)
@@ -77,7 +77,7 @@ func TestFrameworkVersionsConcurrent(t *testing.T) {
 		for i := range 4 {
 			wg.Go(func() {
 				_, _, err := db.AddFrameworkVersion(ctx, competency.Record{ID: "06fda6c5-ad51-5d9c-b61f-08cbe1146296", Title: "T",
-					Hash: string(rune('a' + i)), CreatedAt: t0, Data: []byte(`{}`)})
+					Hash: string(rune('a' + i)), CreatedAt: t0, Data: []byte(`{}`)}, nil)
 				errs <- err
 			})
 		}
@@ -200,6 +200,48 @@ func TestPendingAwards(t *testing.T) {
 		}
 		if r := all[1].Request; r.Narrative != "Très bien" || len(r.Recipients) != 1 || r.Recipients[0].Email != "x@example.org" {
 			t.Errorf("stored request: %+v", r)
+		}
+	})
+}
+
+// The owner of a framework is its first importer's issuer: later versions
+// keep it whoever adds them, and allow sees the latest version inside the
+// transaction and can refuse the new one, which then is not stored.
+func TestFrameworkOwner(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const id = "06fda6c5-ad51-5d9c-b61f-08cbe1146296"
+		rec := competency.Record{ID: id, Title: "T", Hash: "h1", Owner: "ac-lyon", CreatedAt: t0, Data: []byte(`{}`)}
+		if got, _, err := db.AddFrameworkVersion(ctx, rec, func(competency.Record) error { t.Error("allow called for a new framework"); return nil }); err != nil || got.Owner != "ac-lyon" {
+			t.Fatalf("first: %+v %v", got, err)
+		}
+		refuse := errors.New("refused")
+		var seen competency.Record
+		rec.Hash, rec.Owner = "h2", "ac-nantes"
+		_, created, err := db.AddFrameworkVersion(ctx, rec, func(latest competency.Record) error { seen = latest; return refuse })
+		if err != refuse || created || seen.Owner != "ac-lyon" || seen.Version != 1 {
+			t.Fatalf("refused: %v %v seen %+v", err, created, seen)
+		}
+		if vs, _ := db.FrameworkVersions(ctx, id); len(vs) != 1 {
+			t.Fatalf("a refused version was stored: %+v", vs)
+		}
+		// Same content as the latest: allow is not asked.
+		rec.Hash = "h1"
+		if _, created, err := db.AddFrameworkVersion(ctx, rec, func(competency.Record) error { return refuse }); err != nil || created {
+			t.Fatalf("same content: %v %v", created, err)
+		}
+		rec.Hash = "h2"
+		got, created, err := db.AddFrameworkVersion(ctx, rec, nil)
+		if err != nil || !created || got.Version != 2 || got.Owner != "ac-lyon" {
+			t.Fatalf("second version: %+v %v %v", got, created, err)
+		}
+		last, err := db.FrameworkVersion(ctx, id, 0)
+		if err != nil || last.Owner != "ac-lyon" {
+			t.Fatalf("latest: %+v %v", last, err)
+		}
+		latest, err := db.LatestFrameworks(ctx)
+		if err != nil || len(latest) != 1 || latest[0].Owner != "ac-lyon" {
+			t.Fatalf("latest frameworks: %+v %v", latest, err)
 		}
 	})
 }

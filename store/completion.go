@@ -216,6 +216,24 @@ func (s *DB) AchievementHoldings(ctx context.Context, learners, achievements []s
 	return s.holdings(ctx, s.db, learners, achievements)
 }
 
+// CredentialIssuers implements completion.Store.
+func (s *DB) CredentialIssuers(ctx context.Context, email string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT DISTINCT issuer FROM credentials WHERE recipient_email = ? ORDER BY issuer"), email)
+	if err != nil {
+		return nil, fmt.Errorf("store: credential issuers: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var i string
+		if err := rows.Scan(&i); err != nil {
+			return nil, fmt.Errorf("store: credential issuers: %w", err)
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
 // holdings: a pending award counts as held (it will be issued); an issued
 // one counts through its credential, and only while that is active.
 func (s *DB) holdings(ctx context.Context, q querier, learners, achievements []string) ([]completion.Holding, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -219,6 +220,21 @@ func TestHoldings(t *testing.T) {
 		}
 		if len(got) != 2 || got["a1"] || !got["a2"] {
 			t.Fatalf("holdings %+v", hs)
+		}
+		// The issuers that awarded a learner, a revoked credential
+		// included, a pending award not.
+		mkIssuer(t, db, "ac-nice")
+		mkAchievement(t, db, "ac-nice", "b1")
+		c3 := cred("33333333-3333-4333-8333-333333333333", "ac-nice", "b1", 3)
+		c3.RecipientEmail = "l@example.org"
+		if err := db.InsertCredentials(ctx, []issuing.Credential{c3}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if is, err := db.CredentialIssuers(ctx, "l@example.org"); err != nil || !slices.Equal(is, []string{"ac-lyon", "ac-nice"}) {
+			t.Fatalf("issuers of l@: %v %v", is, err)
+		}
+		if is, err := db.CredentialIssuers(ctx, "m@example.org"); err != nil || len(is) != 0 {
+			t.Fatalf("issuers of m@ (only a pending award): %v %v", is, err)
 		}
 		ex, err := db.ExistingCredentials(ctx, []string{c1.ID, "nope", c2.ID})
 		if err != nil || len(ex) != 2 {

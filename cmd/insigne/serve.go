@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +228,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 // INSIGNE_PLATFORM_ISSUER (default: demo), and a background pass every
 // INSIGNE_BACKPACK_INTERVAL (default 1m) that re-verifies imports older
 // than INSIGNE_REVERIFY_AFTER (default 24h) and sends notifications.
+// INSIGNE_BACKPACK_MAX_IMPORTED caps each learner's imports (default 5000).
 func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, base string, log *slog.Logger) (*backpack.Service, time.Duration, error) {
 	every, after := time.Minute, 24*time.Hour
 	for _, d := range []struct {
@@ -241,6 +243,14 @@ func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, 
 			*d.dst = t
 		}
 	}
+	maxImported := 0
+	if val := e.getenv("INSIGNE_BACKPACK_MAX_IMPORTED"); val != "" {
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return nil, 0, usageError{"INSIGNE_BACKPACK_MAX_IMPORTED must be a positive number of credentials, like 5000"}
+		}
+		maxImported = n
+	}
 	var mailer backpack.Mailer
 	if addr := e.getenv("INSIGNE_SMTP_ADDR"); addr != "" {
 		mailer = &backpack.SMTP{Addr: addr, From: orEnv(e, "INSIGNE_SMTP_FROM", "insigne@localhost"),
@@ -249,7 +259,7 @@ func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, 
 	}
 	f := fetch.New(fetch.Options{AllowPrivate: e.getenv("INSIGNE_FETCH_ALLOW_PRIVATE") == "1"})
 	return backpack.New(backpack.Config{Store: db, Verifier: v, Fetcher: f, Mailer: mailer, Issuing: svc,
-		PlatformIssuer: orEnv(e, "INSIGNE_PLATFORM_ISSUER", "demo"), BaseURL: base, Log: log, ReverifyEvery: after}), every, nil
+		PlatformIssuer: orEnv(e, "INSIGNE_PLATFORM_ISSUER", "demo"), BaseURL: base, Log: log, ReverifyEvery: after, MaxImported: maxImported}), every, nil
 }
 
 // loadKEK reads INSIGNE_KEK, or the key file of the data directory
