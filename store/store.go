@@ -127,6 +127,13 @@ func loadMigrations(d Dialect) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, sql: dialectSQL(d, string(b))})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Two branches that each took the next number would otherwise apply
+	// one file and silently skip the other on databases already past it.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("store: migrations %s and %s share the number %d", ms[i-1].name, ms[i].name, ms[i].version)
+		}
+	}
 	return ms, nil
 }
 
