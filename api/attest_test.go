@@ -276,7 +276,7 @@ func TestAttestationBatchAPI(t *testing.T) {
 	fw.Write(m.Body)
 	mw.Close()
 	page := string(ts.must(t, 200, "POST", "/verify", req{Body: form.Bytes(), ContentType: mw.FormDataContentType()}).Body)
-	if !strings.Contains(page, "Valide — Recueil authentique de 11 attestations") || strings.Count(page, `<td class="valid">Valide</td>`) != 11 ||
+	if !strings.Contains(page, "Recueil authentique de 11 attestations") || strings.Count(page, `<td class="verdict-ok">Valide</td>`) != 11 ||
 		!strings.Contains(page, "Participant 11") {
 		t.Errorf("the verify page on the merged PDF: %s", page)
 	}

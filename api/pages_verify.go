@@ -22,6 +22,13 @@ type verifyView struct {
 	Title, Label, Message, Class string
 	A                            *authenticView
 	Checks                       []checkView
+	// Items lists the attestations of a merged PDF, in page order.
+	Items []mergedItemView
+}
+
+type mergedItemView struct {
+	N                           int
+	Learner, Code, Label, Class string
 }
 
 func verdictClass(v string) string {
@@ -74,6 +81,13 @@ func (s *Server) verifyHTML(w http.ResponseWriter, r *http.Request, status int, 
 					gaiaPart(pr, "verify.gaia.session", tr.GaiaSession)), ", ")
 			}
 			v.A = av
+		}
+		for i, it := range o.O.Attestations {
+			item := mergedItemView{N: i + 1, Label: pr.t("verify.verdict." + it.Verdict), Class: verdictClass(it.Verdict)}
+			if a := it.Authentic; a != nil {
+				item.Learner, item.Code = a.Learner.Name, attest.FormatCode(a.Code)
+			}
+			v.Items = append(v.Items, item)
 		}
 		if rep := o.O.Report; rep != nil {
 			for _, c := range rep.Checks {
