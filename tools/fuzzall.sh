@@ -27,7 +27,14 @@ while read -r dir name; do
     echo "fuzz target $pkg $name failed" >&2
     exit 1
   fi
-  last=$(grep -E 'fuzz: elapsed: .*execs: ' "$log" | tail -n 1)
+  last=$(grep -E 'fuzz: elapsed: .*execs: ' "$log" | tail -n 1 || true)
+  if [ -z "$last" ]; then
+    # The time ran out while the seed corpus was being replayed.
+    base=$(grep -oE 'baseline coverage: [0-9]+/[0-9]+' "$log" | tail -n 1 || true)
+    echo "| \`$pkg\` | $name | 0 (time spent replaying the corpus: ${base#baseline coverage: }) | - |"
+    rm -f "$log"
+    continue
+  fi
   execs=$(sed -E 's/.*execs: ([0-9]+).*/\1/' <<<"$last")
   kept=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
   total=$((total + ${execs:-0}))
