@@ -482,6 +482,31 @@ func TestMappingConditions(t *testing.T) {
 	}
 }
 
+// A module's completion names its course too (as Moodle's statements do):
+// it earns the module's badge, never the course's.
+func TestModuleCompletionDoesNotEarnItsCourse(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), 0)
+	f.issuer(t, "ac-lyon")
+	courseBadge := f.achievement(t, "ac-lyon", "Cours", nil)
+	moduleBadge := f.achievement(t, "ac-lyon", "Module", nil)
+	f.mapping(t, completion.MappingInput{Activity: "42", Kind: completion.KindMoodleCourse, Achievement: courseBadge})
+	f.mapping(t, completion.MappingInput{Activity: "SHORT-42", Kind: completion.KindCourseShortName, Achievement: courseBadge})
+	f.mapping(t, completion.MappingInput{Activity: "7", Kind: completion.KindMoodleModule, Achievement: moduleBadge})
+	at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	module := completion.Completion{Source: "json", Learner: completion.Learner{Email: "ana@example.fr"}, Completed: true, At: at,
+		Activity: completion.Activity{MoodleCourseID: "42", CourseShortName: "SHORT-42", MoodleModuleID: "7"}}
+	f.record(t, []completion.Completion{module})
+	if n, m := len(f.credentials(t, courseBadge)), len(f.credentials(t, moduleBadge)); n != 0 || m != 1 {
+		t.Fatalf("after the module: %d course credentials (want 0), %d module credentials (want 1)", n, m)
+	}
+	course := module
+	course.Activity = completion.Activity{MoodleCourseID: "42", CourseShortName: "SHORT-42"}
+	f.record(t, []completion.Completion{course})
+	if n := len(f.credentials(t, courseBadge)); n != 1 {
+		t.Fatalf("after the course: %d course credentials, want 1", n)
+	}
+}
+
 // Bad completions are refused whole, naming the field; nothing is stored.
 func TestBadCompletionsStoreNothing(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)

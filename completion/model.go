@@ -29,6 +29,18 @@ func (a Activity) identifiers() [8]string {
 	return [8]string{a.ID, a.MoodleCourseID, a.CourseShortName, a.MoodleModuleID, a.GAIADispositif, a.GAIAModule, a.GAIASession, a.Matricule}
 }
 
+// names reports whether the activity's identifier of kind k names the
+// activity itself. A module's completion also carries its course's id and
+// short name (the course it sits in), which must not earn the course's
+// badge: for a module, those kinds name the container, not what was
+// completed.
+func (a Activity) names(kind string) bool {
+	if a.MoodleModuleID == "" {
+		return true
+	}
+	return kind != KindMoodleCourse && kind != KindCourseShortName
+}
+
 // Conditions say which completions of a mapped activity earn its
 // achievement. With none set, a completion earns it when the platform said
 // completed or passed; a failed attempt (passed false) never earns it.

@@ -283,7 +283,7 @@ func (s *Service) recordChunk(ctx context.Context, r *rules, cs []Stored) ([]Awa
 			}
 			recorded++
 			for k, v := range c.Activity.identifiers() {
-				if v == "" {
+				if v == "" || !c.Activity.names(Kinds[k]) {
 					continue
 				}
 				for _, m := range r.mappings[Kinds[k]+"\x00"+v] {
