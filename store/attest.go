@@ -61,17 +61,7 @@ func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, p 
 		if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM attest_batches WHERE id = ?"), p.BatchID).Scan(&raw); err != nil {
 			return attestNotFound(err, "batch "+p.BatchID)
 		}
-		var errs []attest.RowError
-		json.Unmarshal([]byte(raw), &errs)
-		for _, e := range p.Errors {
-			if len(errs) < 1000 {
-				errs = append(errs, e)
-			}
-		}
-		eb, _ := json.Marshal(errs)
-		if errs == nil {
-			eb = []byte("[]")
-		}
+		eb := appendRowErrors(raw, p.Errors)
 		state := attest.BatchRunning
 		if p.Finish {
 			state = attest.BatchDone

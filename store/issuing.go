@@ -382,24 +382,31 @@ func (s *DB) insertCredentials(ctx context.Context, tx *sql.Tx, cs []issuing.Cre
 	return nil
 }
 
+// appendRowErrors adds a chunk's row errors to the JSON list stored with a
+// job or a batch. It keeps the first thousand reasons; the counts, kept
+// apart, stay exact.
+func appendRowErrors[E any](raw string, add []E) []byte {
+	var errs []E
+	json.Unmarshal([]byte(raw), &errs)
+	for _, e := range add {
+		if len(errs) < 1000 {
+			errs = append(errs, e)
+		}
+	}
+	if errs == nil {
+		return []byte("[]")
+	}
+	eb, _ := json.Marshal(errs)
+	return eb
+}
+
 // jobProgress records a chunk of a job within tx.
 func (s *DB) jobProgress(ctx context.Context, tx *sql.Tx, p *issuing.Progress) error {
 	var raw string
 	if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM jobs WHERE id = ?"), p.JobID).Scan(&raw); err != nil {
 		return notFound(err, "job "+p.JobID)
 	}
-	var errs []issuing.RowError
-	json.Unmarshal([]byte(raw), &errs)
-	// Keep the first thousand reasons; the counts stay exact.
-	for _, e := range p.Errors {
-		if len(errs) < 1000 {
-			errs = append(errs, e)
-		}
-	}
-	eb, _ := json.Marshal(errs)
-	if errs == nil {
-		eb = []byte("[]")
-	}
+	eb := appendRowErrors(raw, p.Errors)
 	state := issuing.JobRunning
 	if p.Finish {
 		state = issuing.JobDone
