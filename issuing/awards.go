@@ -453,6 +453,23 @@ func (s *Service) Store(ctx context.Context, sg *Signed) ([]Credential, error) {
 	})
 }
 
+// AwardWith issues credentials like Award, but lets the caller make what
+// depends on the signed credentials (an attestation's PDF) before anything
+// is stored, so that no credential is stored without it. keep receives the
+// signed credentials and their audit entries (audit[i] is creds[i]'s) and
+// must store, in one transaction with what it made of them, those it keeps
+// (InsertCredentials' contract: ErrConflict when a status index is taken,
+// and nothing written). An error from keep is returned and nothing of the
+// award is stored; on ErrConflict the credentials are signed again with
+// other status indexes and handed to keep again.
+func (s *Service) AwardWith(ctx context.Context, actor string, p *Prepared, keep func(creds []Credential, audit []AuditEntry) error) error {
+	if p.NeedsApproval {
+		return errNeedsApproval()
+	}
+	_, err := s.issue(ctx, actor, p, keep)
+	return err
+}
+
 // issue signs the credentials of a prepared award and stores them with
 // insert, in one transaction.
 func (s *Service) issue(ctx context.Context, actor string, p *Prepared, insert func([]Credential, []AuditEntry) error) ([]Credential, error) {
