@@ -61,6 +61,8 @@ package jsonld
 // byte equality with the reference path.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -69,6 +71,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/piprate/json-gold/ld"
 )
@@ -206,13 +209,40 @@ func (f *fastState) validIRI(s string) bool {
 	if v, ok := f.docIRIs.Load(s); ok {
 		return v.(bool)
 	}
-	ok := ld.IsURL(s)
+	ok := f.fragmentOfValid(s)
+	if !ok {
+		ok = ld.IsURL(s)
+	}
 	if f.nDocIRIs.Load() < maxCachedIRIs {
 		if _, loaded := f.docIRIs.LoadOrStore(s, ok); !loaded {
 			f.nDocIRIs.Add(1)
 		}
 	}
 	return ok
+}
+
+// fragmentOfValid reports whether s is a URL that ld.IsURL accepts
+// followed by "#" and digits, as every status entry's id is (each one new,
+// so the cache never helps). ld.IsURL then accepts s too: its url.Parse
+// takes the digits as the fragment and leaves host and path as they were;
+// its regular expression ends in an optional path, "(/|?|#)" then any
+// non-space characters, which either absorbs the new fragment or is it;
+// and the length limit is checked again.
+func (f *fastState) fragmentOfValid(s string) bool {
+	i := strings.LastIndexByte(s, '#')
+	if i <= 0 || i == len(s)-1 || len(s)-i > 11 || strings.IndexByte(s[:i], '#') >= 0 || utf8.RuneCountInString(s) >= 2083 {
+		return false
+	}
+	for _, b := range []byte(s[i+1:]) {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	v, ok := f.docIRIs.Load(s[:i])
+	if !ok {
+		v, ok = f.seeded.Load(s[:i])
+	}
+	return ok && v.(bool)
 }
 
 // canonicalizeFast returns errNotHandled when the document is outside the
@@ -528,8 +558,134 @@ func parseList(list []any, issuer *ld.IdentifierIssuer, graphName string, triple
 	return res, triples, true
 }
 
-// normalize runs json-gold's URDNA2015 and joins the sorted lines.
+// normalize runs URDNA2015 (RDFC-1.0) and joins the sorted lines: the
+// simple case in simpleNormalize, the others with json-gold's.
 func normalize(ds *ld.RDFDataset) string {
+	if len(ds.Graphs) == 1 {
+		if out, ok := simpleNormalize(ds.Graphs["@default"]); ok {
+			return out
+		}
+	}
+	return normalizeGold(ds)
+}
+
+// simpleNormalize is RDFC-1.0 for a default graph whose blank nodes all
+// have distinct first-degree hashes (credentials are such graphs: each
+// blank node hangs off a different property). The algorithm's steps 1–5:
+// hash each blank node's statements with itself as _:a and any other
+// blank node as _:z (4.6, Hash First Degree Quads); issue canonical
+// identifiers in the order of the hashes; as no hash is shared, the
+// N-degree steps have nothing to do. ok=false: a shared hash, a named
+// graph, or anything unexpected; the caller runs json-gold's.
+func simpleNormalize(quads []*ld.Quad) (string, bool) {
+	blanks := map[string][]int{} // blank node → its statements
+	for i, q := range quads {
+		if q == nil || q.Graph != nil {
+			return "", false
+		}
+		if b, ok := q.Subject.(ld.BlankNode); ok {
+			blanks[b.Attribute] = append(blanks[b.Attribute], i)
+		}
+		// A statement from a blank node to itself is listed twice, as
+		// json-gold (the reference here) does.
+		if b, ok := q.Object.(ld.BlankNode); ok {
+			blanks[b.Attribute] = append(blanks[b.Attribute], i)
+		}
+	}
+	type hashed struct {
+		id   string
+		hash string
+	}
+	list := make([]hashed, 0, len(blanks))
+	var lines []string
+	for id, qs := range blanks {
+		lines = lines[:0]
+		for _, i := range qs {
+			lines = append(lines, quadLine(quads[i], func(b string) string {
+				if b == id {
+					return "_:a"
+				}
+				return "_:z"
+			}))
+		}
+		sort.Strings(lines)
+		h := sha256.New()
+		for _, l := range lines {
+			h.Write([]byte(l))
+		}
+		list = append(list, hashed{id, hex.EncodeToString(h.Sum(nil))})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].hash < list[j].hash })
+	canon := make(map[string]string, len(list))
+	for i, b := range list {
+		if i > 0 && list[i-1].hash == b.hash {
+			return "", false
+		}
+		canon[b.id] = "_:c14n" + strconv.Itoa(i)
+	}
+	out := make([]string, len(quads))
+	n := 0
+	for i, q := range quads {
+		out[i] = quadLine(q, func(b string) string { return canon[b] })
+		n += len(out[i])
+	}
+	sort.Strings(out)
+	var b strings.Builder
+	b.Grow(n)
+	for _, l := range out {
+		b.WriteString(l)
+	}
+	return b.String(), true
+}
+
+// quadLine is nquadLine for the default graph with blank nodes renamed.
+func quadLine(q *ld.Quad, rename func(string) string) string {
+	var b strings.Builder
+	switch s := q.Subject.(type) {
+	case ld.IRI:
+		b.WriteString("<")
+		b.WriteString(escapeNQ(s.Value))
+		b.WriteString(">")
+	case ld.BlankNode:
+		b.WriteString(rename(s.Attribute))
+	default:
+		b.WriteString(q.Subject.GetValue())
+	}
+	if p, isIRI := q.Predicate.(ld.IRI); isIRI {
+		b.WriteString(" <")
+		b.WriteString(escapeNQ(p.Value))
+		b.WriteString("> ")
+	} else {
+		b.WriteString(" ")
+		b.WriteString(escapeNQ(q.Predicate.GetValue()))
+		b.WriteString(" ")
+	}
+	switch o := q.Object.(type) {
+	case ld.IRI:
+		b.WriteString("<")
+		b.WriteString(escapeNQ(o.Value))
+		b.WriteString(">")
+	case ld.BlankNode:
+		b.WriteString(rename(o.Attribute))
+	case ld.Literal:
+		b.WriteString("\"")
+		b.WriteString(escapeNQ(o.Value))
+		b.WriteString("\"")
+		if o.Datatype == ld.RDFLangString {
+			b.WriteString("@")
+			b.WriteString(o.Language)
+		} else if o.Datatype != ld.XSDString {
+			b.WriteString("^^<")
+			b.WriteString(escapeNQ(o.Datatype))
+			b.WriteString(">")
+		}
+	}
+	b.WriteString(" .\n")
+	return b.String()
+}
+
+// normalizeGold runs json-gold's URDNA2015 and joins the sorted lines.
+func normalizeGold(ds *ld.RDFDataset) string {
 	na := ld.NewNormalisationAlgorithm(ld.AlgorithmURDNA2015)
 	na.Normalize(ds)
 	quads := na.Quads() // sorted together with the lines

@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/piprate/json-gold/ld"
 )
@@ -236,7 +237,7 @@ func (s *Shape) Canonicalize(doc map[string]any) (out string, ok bool) {
 		return "", false
 	}
 	for _, v := range vals {
-		if checkString(v, "") != nil {
+		if checkString(v, "") != nil || !utf8.ValidString(v) {
 			return "", false
 		}
 	}
@@ -289,7 +290,10 @@ func (s *Shape) iriUnchanged(v, scheme string) bool {
 	if !strings.HasPrefix(v[j+1:], "//") && v[:j] != scheme {
 		return false
 	}
-	return s.c.fast.validIRI(v)
+	// The RDF conversion drops what json-gold takes for a relative IRI
+	// (url.Parse refuses it or finds no scheme) and http(s) IRIs that
+	// ld.IsURL refuses.
+	return !ld.IsRelativeIri(v) && s.c.fast.validIRI(v)
 }
 
 // match compares doc with the template, collecting the holes' strings.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/piprate/json-gold/ld"
 )
 
 // shapeDoc is a credential with the parts a bulk award varies: the
@@ -40,10 +42,29 @@ var shapePaths = [][]any{
 	{"evidence", 1, "narrative"},
 }
 
+// deepCopy copies a JSON tree, strings as they are (invalid UTF-8 too).
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
 // withValues returns a copy of doc with the strings at shapePaths set.
 func withValues(t testing.TB, doc map[string]any, vals []string) map[string]any {
 	t.Helper()
-	out := cloneJSON(t, doc).(map[string]any)
+	out := deepCopy(doc).(map[string]any)
 	for i, p := range shapePaths {
 		var v any = out
 		for _, step := range p[:len(p)-1] {
@@ -69,7 +90,7 @@ func withValues(t testing.TB, doc map[string]any, vals []string) map[string]any 
 func checkShape(t testing.TB, c *Canonicalizer, s *Shape, doc map[string]any) bool {
 	t.Helper()
 	got, ok := s.Canonicalize(doc)
-	want, err := c.canonicalizeReference(cloneJSON(t, doc))
+	want, err := c.canonicalizeReference(deepCopy(doc))
 	if !ok {
 		return false
 	}
@@ -250,4 +271,27 @@ func BenchmarkShape(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// fragmentOfValid may only say yes where ld.IsURL does.
+func TestFragmentOfValidAgreesWithIsURL(t *testing.T) {
+	c := newCanon(t)
+	bases := []string{"https://example.edu/status/1", "http://a.b", "https://x.example/p?q=1", "https://bad host/x",
+		"http://[::1", "https://example.edu/status/1#3", "ftp://f.example/a b", "https://" + strings.Repeat("a", 2075) + ".fr"}
+	yes := 0
+	for _, b := range bases {
+		c.fast.validIRI(b) // as a document's statusListCredential would
+		for _, frag := range []string{"#0", "#94567", "#12345678901", "#", "#1a", "##1", "#1 "} {
+			s := b + frag
+			if c.fast.fragmentOfValid(s) {
+				yes++
+				if !ld.IsURL(s) {
+					t.Errorf("%q: fragmentOfValid says yes, ld.IsURL no", s)
+				}
+			}
+		}
+	}
+	if yes == 0 {
+		t.Fatal("fragmentOfValid never answered: the test checks nothing")
+	}
 }
