@@ -61,8 +61,8 @@ package jsonld
 // byte equality with the reference path.
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -578,44 +578,114 @@ func normalize(ds *ld.RDFDataset) string {
 // N-degree steps have nothing to do. ok=false: a shared hash, a named
 // graph, or anything unexpected; the caller runs json-gold's.
 func simpleNormalize(quads []*ld.Quad) (string, bool) {
-	blanks := map[string][]int{} // blank node → its statements
+	rq := make([]rquad, len(quads))
 	for i, q := range quads {
 		if q == nil || q.Graph != nil {
 			return "", false
 		}
-		if b, ok := q.Subject.(ld.BlankNode); ok {
-			blanks[b.Attribute] = append(blanks[b.Attribute], i)
+		rq[i] = render(q)
+	}
+	return simpleNormalizeRendered(rq)
+}
+
+// rquad is a statement of the default graph with its terms written as in
+// N-Quads, blank nodes apart (s or o then holds the label).
+type rquad struct {
+	s, p, o string
+	sb, ob  bool
+}
+
+// render writes q's terms as json-gold's toNQuad does.
+func render(q *ld.Quad) rquad {
+	var r rquad
+	switch t := q.Subject.(type) {
+	case ld.BlankNode:
+		r.s, r.sb = t.Attribute, true
+	case ld.IRI:
+		r.s = "<" + escapeNQ(t.Value) + ">"
+	default:
+		r.s = q.Subject.GetValue()
+	}
+	if p, isIRI := q.Predicate.(ld.IRI); isIRI {
+		r.p = "<" + escapeNQ(p.Value) + ">"
+	} else {
+		r.p = escapeNQ(q.Predicate.GetValue())
+	}
+	switch o := q.Object.(type) {
+	case ld.BlankNode:
+		r.o, r.ob = o.Attribute, true
+	case ld.IRI:
+		r.o = "<" + escapeNQ(o.Value) + ">"
+	case ld.Literal:
+		r.o = renderLiteral(o)
+	}
+	return r
+}
+
+func renderLiteral(o ld.Literal) string {
+	switch {
+	case o.Datatype == ld.RDFLangString:
+		return "\"" + escapeNQ(o.Value) + "\"@" + o.Language
+	case o.Datatype != ld.XSDString:
+		return "\"" + escapeNQ(o.Value) + "\"^^<" + escapeNQ(o.Datatype) + ">"
+	}
+	return "\"" + escapeNQ(o.Value) + "\""
+}
+
+// line writes the statement with its blank nodes named by name.
+func (r *rquad) line(name func(string) string) string {
+	s, o := r.s, r.o
+	if r.sb {
+		s = name(s)
+	}
+	if r.ob {
+		o = name(o)
+	}
+	return s + " " + r.p + " " + o + " .\n"
+}
+
+func simpleNormalizeRendered(quads []rquad) (string, bool) {
+	blanks := map[string][]int{} // blank node → its statements
+	for i := range quads {
+		q := &quads[i]
+		if q.sb {
+			blanks[q.s] = append(blanks[q.s], i)
 		}
 		// A statement from a blank node to itself is listed twice, as
 		// json-gold (the reference here) does.
-		if b, ok := q.Object.(ld.BlankNode); ok {
-			blanks[b.Attribute] = append(blanks[b.Attribute], i)
+		if q.ob {
+			blanks[q.o] = append(blanks[q.o], i)
 		}
 	}
 	type hashed struct {
 		id   string
-		hash string
+		hash [sha256.Size]byte
 	}
 	list := make([]hashed, 0, len(blanks))
 	var lines []string
 	for id, qs := range blanks {
 		lines = lines[:0]
+		name := func(b string) string {
+			if b == id {
+				return "_:a"
+			}
+			return "_:z"
+		}
 		for _, i := range qs {
-			lines = append(lines, quadLine(quads[i], func(b string) string {
-				if b == id {
-					return "_:a"
-				}
-				return "_:z"
-			}))
+			lines = append(lines, quads[i].line(name))
 		}
 		sort.Strings(lines)
 		h := sha256.New()
 		for _, l := range lines {
 			h.Write([]byte(l))
 		}
-		list = append(list, hashed{id, hex.EncodeToString(h.Sum(nil))})
+		var sum [sha256.Size]byte
+		h.Sum(sum[:0])
+		list = append(list, hashed{id, sum})
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].hash < list[j].hash })
+	// The algorithm orders hashes by their hexadecimal form: the same
+	// order as their bytes.
+	sort.Slice(list, func(i, j int) bool { return bytes.Compare(list[i].hash[:], list[j].hash[:]) < 0 })
 	canon := make(map[string]string, len(list))
 	for i, b := range list {
 		if i > 0 && list[i-1].hash == b.hash {
@@ -623,10 +693,11 @@ func simpleNormalize(quads []*ld.Quad) (string, bool) {
 		}
 		canon[b.id] = "_:c14n" + strconv.Itoa(i)
 	}
+	name := func(b string) string { return canon[b] }
 	out := make([]string, len(quads))
 	n := 0
-	for i, q := range quads {
-		out[i] = quadLine(q, func(b string) string { return canon[b] })
+	for i := range quads {
+		out[i] = quads[i].line(name)
 		n += len(out[i])
 	}
 	sort.Strings(out)
@@ -636,52 +707,6 @@ func simpleNormalize(quads []*ld.Quad) (string, bool) {
 		b.WriteString(l)
 	}
 	return b.String(), true
-}
-
-// quadLine is nquadLine for the default graph with blank nodes renamed.
-func quadLine(q *ld.Quad, rename func(string) string) string {
-	var b strings.Builder
-	switch s := q.Subject.(type) {
-	case ld.IRI:
-		b.WriteString("<")
-		b.WriteString(escapeNQ(s.Value))
-		b.WriteString(">")
-	case ld.BlankNode:
-		b.WriteString(rename(s.Attribute))
-	default:
-		b.WriteString(q.Subject.GetValue())
-	}
-	if p, isIRI := q.Predicate.(ld.IRI); isIRI {
-		b.WriteString(" <")
-		b.WriteString(escapeNQ(p.Value))
-		b.WriteString("> ")
-	} else {
-		b.WriteString(" ")
-		b.WriteString(escapeNQ(q.Predicate.GetValue()))
-		b.WriteString(" ")
-	}
-	switch o := q.Object.(type) {
-	case ld.IRI:
-		b.WriteString("<")
-		b.WriteString(escapeNQ(o.Value))
-		b.WriteString(">")
-	case ld.BlankNode:
-		b.WriteString(rename(o.Attribute))
-	case ld.Literal:
-		b.WriteString("\"")
-		b.WriteString(escapeNQ(o.Value))
-		b.WriteString("\"")
-		if o.Datatype == ld.RDFLangString {
-			b.WriteString("@")
-			b.WriteString(o.Language)
-		} else if o.Datatype != ld.XSDString {
-			b.WriteString("^^<")
-			b.WriteString(escapeNQ(o.Datatype))
-			b.WriteString(">")
-		}
-	}
-	b.WriteString(" .\n")
-	return b.String()
 }
 
 // normalizeGold runs json-gold's URDNA2015 and joins the sorted lines.

@@ -52,6 +52,7 @@ type Shape struct {
 	holes  []hole
 	byName map[string]int // placeholder → hole
 	quads  []*ld.Quad     // the template's default graph
+	rq     []rquad        // the same, written
 	uses   []use
 }
 
@@ -112,6 +113,13 @@ func (c *Canonicalizer) NewShape(doc map[string]any, paths [][]any) (*Shape, err
 		return nil, fmt.Errorf("%w: named graphs", ErrShape)
 	}
 	s.quads = ds.Graphs["@default"]
+	s.rq = make([]rquad, len(s.quads))
+	for i, q := range s.quads {
+		if q.Graph != nil {
+			return nil, fmt.Errorf("%w: named graphs", ErrShape)
+		}
+		s.rq[i] = render(q)
+	}
 	seen := make([]bool, len(s.holes))
 	for qi, q := range s.quads {
 		if strings.Contains(q.Predicate.GetValue(), s.marker) || (q.Graph != nil && strings.Contains(q.Graph.GetValue(), s.marker)) {
@@ -241,6 +249,46 @@ func (s *Shape) Canonicalize(doc map[string]any) (out string, ok bool) {
 			return "", false
 		}
 	}
+	// Fill the holes in a copy of the written statements; the RDF terms
+	// are only built again when json-gold must normalize.
+	rq := make([]rquad, len(s.rq))
+	copy(rq, s.rq)
+	written := make([]string, len(s.holes)*2) // IRI and literal forms, when used
+	for _, u := range s.uses {
+		v := vals[u.hole]
+		var term string
+		if u.iri {
+			if written[2*u.hole] == "" {
+				if !s.iriUnchanged(v, s.holes[u.hole].scheme) {
+					return "", false
+				}
+				written[2*u.hole] = "<" + escapeNQ(v) + ">"
+			}
+			term = written[2*u.hole]
+		} else {
+			l := u.lit
+			l.Value = v
+			term = renderLiteral(l)
+		}
+		if u.object {
+			rq[u.quad].o = term
+		} else {
+			rq[u.quad].s = term
+		}
+	}
+	if !distinct(rq) {
+		// Equal values merged nodes or statements in the reference path.
+		return "", false
+	}
+	if out, ok := simpleNormalizeRendered(rq); ok {
+		return out, true
+	}
+	return s.normalizeGold(vals)
+}
+
+// normalizeGold normalizes the filled statements with json-gold's
+// URDNA2015, for the blank nodes the simple case cannot name.
+func (s *Shape) normalizeGold(vals []string) (out string, ok bool) {
 	quads := make([]*ld.Quad, len(s.quads))
 	backing := make([]ld.Quad, len(s.quads))
 	for i, q := range s.quads {
@@ -248,16 +296,12 @@ func (s *Shape) Canonicalize(doc map[string]any) (out string, ok bool) {
 		quads[i] = &backing[i]
 	}
 	for _, u := range s.uses {
-		v := vals[u.hole]
 		var n ld.Node
 		if u.iri {
-			if !s.iriUnchanged(v, s.holes[u.hole].scheme) {
-				return "", false
-			}
-			n = ld.NewIRI(v)
+			n = ld.NewIRI(vals[u.hole])
 		} else {
 			l := u.lit
-			l.Value = v
+			l.Value = vals[u.hole]
 			n = l
 		}
 		if u.object {
@@ -266,10 +310,6 @@ func (s *Shape) Canonicalize(doc map[string]any) (out string, ok bool) {
 			quads[u.quad].Subject = n
 		}
 	}
-	if !distinct(quads) {
-		// Equal values merged nodes or statements in the reference path.
-		return "", false
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			out, ok = "", false
@@ -277,7 +317,7 @@ func (s *Shape) Canonicalize(doc map[string]any) (out string, ok bool) {
 	}()
 	ds := ld.NewRDFDataset()
 	ds.Graphs["@default"] = quads
-	return normalize(ds), true
+	return normalizeGold(ds), true
 }
 
 // iriUnchanged reports whether JSON-LD turns v, where the placeholder of a
@@ -348,23 +388,13 @@ func (s *Shape) match(tpl, doc any, vals []string, set []bool) bool {
 }
 
 // distinct reports whether no two statements are equal.
-func distinct(quads []*ld.Quad) bool {
-	type key struct {
-		s, p, o, dt, lang string
-		sb, ob, ol        bool
-	}
-	seen := make(map[key]struct{}, len(quads))
+func distinct(quads []rquad) bool {
+	seen := make(map[rquad]struct{}, len(quads))
 	for _, q := range quads {
-		k := key{s: q.Subject.GetValue(), p: q.Predicate.GetValue(), o: q.Object.GetValue()}
-		_, k.sb = q.Subject.(ld.BlankNode)
-		_, k.ob = q.Object.(ld.BlankNode)
-		if l, ok := q.Object.(ld.Literal); ok {
-			k.ol, k.dt, k.lang = true, l.Datatype, l.Language
-		}
-		if _, dup := seen[k]; dup {
+		if _, dup := seen[q]; dup {
 			return false
 		}
-		seen[k] = struct{}{}
+		seen[q] = struct{}{}
 	}
 	return true
 }
