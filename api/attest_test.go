@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,6 +183,66 @@ func TestAttestationsAPI(t *testing.T) {
 			ts.must(t, 200, "POST", "/api/v1/credentials/"+credID+"/revoke", req{Bearer: ts.Root, JSON: map[string]string{"reason": "erreur"}})
 			if v := verify(pdf.Body); v.Attestation.Verdict != "revoked" {
 				t.Errorf("revoked: %+v", v.Attestation)
+			}
+		})
+	}
+}
+
+// TestAttestationsAPISameTraining: attestations asked for one training,
+// one after the other or at the same moment, name one achievement; the
+// issuer's list of achievements grows by one per training.
+func TestAttestationsAPISameTraining(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			var svc *attest.Service
+			ts := newTestServer(t, b.DSN(t), withAttest(t, &svc))
+			ts.createIssuer(t, "ac-a")
+			trainer, _ := ts.createToken(t, ts.Root, "ac-a", "trainer", "trainer", auth.ScopeAward, auth.ScopeRead)
+			achievements := func() int {
+				var out struct{ Achievements []json.RawMessage }
+				ts.must(t, 200, "GET", "/api/v1/issuers/ac-a/achievements", req{Bearer: trainer}).json(t, &out)
+				return len(out.Achievements)
+			}
+			achievementOf := func(res *resp) string {
+				var out struct{ Credential string }
+				res.json(t, &out)
+				var doc struct {
+					CredentialSubject struct{ Achievement struct{ ID string } }
+				}
+				ts.must(t, 200, "GET", strings.TrimPrefix(out.Credential, ts.URL), req{Header: map[string]string{"Accept": "application/vc+ld+json"}}).json(t, &doc)
+				return doc.CredentialSubject.Achievement.ID
+			}
+			before := achievements()
+			first := achievementOf(ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: trainer, JSON: attestationBody("a@ac-lyon.fr")}))
+			second := achievementOf(ts.must(t, 201, "POST", "/api/v1/attestations", req{Bearer: trainer, JSON: attestationBody("b@ac-lyon.fr")}))
+			if first == "" || first != second || achievements() != before+1 {
+				t.Fatalf("two requests: achievements %q and %q, %d more in the list", first, second, achievements()-before)
+			}
+
+			// A new training asked for by several at once.
+			const n = 5
+			answers := make([]*resp, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					body := attestationBody(fmt.Sprintf("p%d@ac-lyon.fr", i))
+					body["title"] = "Évaluer par compétences au cycle 3"
+					answers[i] = ts.do(t, "POST", "/api/v1/attestations", req{Bearer: trainer, JSON: body})
+				})
+			}
+			wg.Wait()
+			var ids []string
+			for i, res := range answers {
+				if res.Status != 201 {
+					t.Fatalf("request %d: %s", i, res)
+				}
+				ids = append(ids, achievementOf(res))
+				if ids[i] != ids[0] {
+					t.Errorf("request %d: achievement %s, request 0: %s", i, ids[i], ids[0])
+				}
+			}
+			if ids[0] == first || achievements() != before+2 {
+				t.Errorf("concurrent requests for a new training: %d more achievements, want 2", achievements()-before)
 			}
 		})
 	}

@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -32,8 +33,7 @@ import (
 	"github.com/insigne/insigne/internal/testenv"
 	"github.com/insigne/insigne/interop"
 	"github.com/insigne/insigne/issuing"
-	"github.com/insigne/insigne/jsonld"
-	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/issuing/issuingtest"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -47,66 +47,26 @@ type fixture struct {
 	now time.Time
 }
 
-// docs answers the verifier's fetches from the issuing service, as the
-// public routes would.
-type docs struct{ svc *issuing.Service }
-
-func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
-	path := strings.TrimPrefix(url, base)
-	switch {
-	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
-		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(doc)
-	case strings.HasPrefix(path, "/status/"):
-		var slug string
-		var n int
-		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
-			return nil, err
-		}
-		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
-		return b, err
-	}
-	return nil, fmt.Errorf("no document at %s", url)
-}
-
 var frameworks []competency.Framework
 
 func newFixture(t testing.TB, dsn string) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	sealer, _ := keys.NewSealer(kek)
-	l, _ := jsonld.NewLoader()
-	canon := jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
-	iss := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: canon, BaseURL: base})
-	schemas, _ := badges.NewSchemas()
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: docs{iss},
-		Extractors: []badges.Extractor{attest.Extractor{}}})
+	it := issuingtest.New(t, dsn, issuingtest.Config{BaseURL: base})
 	if frameworks == nil {
+		var err error
 		if frameworks, err = competency.Official(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := &fixture{iss: iss, db: db}
-	f.svc = attest.New(attest.Config{Store: db, Issuing: iss, Verifier: v,
+	f := &fixture{iss: it.Service, db: it.DB}
+	f.svc = attest.New(attest.Config{Store: it.DB, Issuing: it.Service, Verifier: it.Verifier(attest.Extractor{}),
 		Frameworks: frameworks, BaseURL: base, Now: func() time.Time {
 			if f.now.IsZero() {
 				return time.Now()
 			}
 			return f.now
 		}})
-	if _, err := iss.CreateIssuer(ctx, "test", issuing.IssuerInput{Slug: "ac-lyon", Name: "Académie de Lyon", URL: "https://www.ac-lyon.fr"}); err != nil {
-		t.Fatal(err)
-	}
+	it.Issuer(t, "ac-lyon", "Académie de Lyon")
 	return f
 }
 
@@ -689,53 +649,275 @@ func TestBatchMergedPDF(t *testing.T) {
 	})
 }
 
-// TestBatchResumes: a node died after signing part of a chunk and before
-// storing its attestations; the batch, taken over, delivers those
-// credentials instead of signing them again.
+// TestBatchResumes: a worker stops (its context ends) in the middle of
+// its second chunk; the batch, taken over once its lease ran out, goes on
+// at its cursor: every participant ends with one credential and one
+// attestation, none signed twice, none left without its attestation.
 func TestBatchResumes(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
-	ctx := context.Background()
-	sess := session(20)
+	sess := session(130)
 	for i := range sess.Participants {
 		sess.Participants[i].Present = true
 	}
-	b, err := f.svc.StartBatch(ctx, "test", sess)
+	b, err := f.svc.StartBatch(context.Background(), "test", sess)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the dead node signed: the first three participants.
-	var rs []issuing.RecipientInput
-	for _, p := range sess.Participants[:3] {
-		rs = append(rs, issuing.RecipientInput{Email: p.Email, Name: p.Name})
-	}
-	p, err := f.iss.Prepare(ctx, issuing.AwardRequest{Achievement: b.Achievement, Recipients: rs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	orphans, err := f.iss.Award(ctx, "test", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.RunPendingBatches(ctx); err != nil {
-		t.Fatal(err)
-	}
-	as, err := f.db.BatchAttestations(ctx, b.ID)
-	if err != nil || len(as) != 20 {
-		t.Fatalf("%d attestations: %v", len(as), err)
-	}
-	for i, o := range orphans {
-		if as[i].CredentialID != o.ID {
-			t.Errorf("row %d: credential %s, the one already signed was %s", i+1, as[i].CredentialID, o.ID)
+	ctx, stop := context.WithCancel(context.Background())
+	attest.FailRendering(f.svc, func(email string) error {
+		if email == "stagiaire110@ac-lyon.fr" {
+			stop()
+			return errors.New("the worker stops")
 		}
+		return nil
+	})
+	if _, err := f.svc.RunPendingBatches(ctx); err == nil {
+		t.Fatal("the stopped worker reports no error")
 	}
-	if _, total, _ := f.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: b.Achievement}); total != 20 {
-		t.Errorf("%d credentials for 20 participants", total)
+	if got, _ := f.svc.Batch(context.Background(), b.ID); got.Done != 100 || got.Failed != 0 || got.State != attest.BatchRunning {
+		t.Fatalf("after the stop: %+v", got)
 	}
+	if _, total, _ := f.iss.Credentials(context.Background(), issuing.CredentialQuery{AchievementID: b.Achievement}); total != 100 {
+		t.Fatalf("%d credentials stored for the first chunk's 100 attestations", total)
+	}
+	attest.FailRendering(f.svc, func(string) error { return nil })
+	f.now = time.Now().Add(time.Minute) // the lease ran out
+	if n, err := f.svc.RunPendingBatches(context.Background()); err != nil || n != 1 {
+		t.Fatalf("taken over: %d %v", n, err)
+	}
+	got, _ := f.svc.Batch(context.Background(), b.ID)
+	if got.State != attest.BatchDone || got.Done != 130 || got.Failed != 0 {
+		t.Fatalf("batch after the takeover: %+v", got)
+	}
+	checkOnePerLearner(t, f, b.Achievement, 130)
 	dup := session(2)
 	dup.Participants[1].Email = strings.ToUpper(dup.Participants[0].Email)
-	if _, err := f.svc.StartBatch(ctx, "test", dup); err == nil || !strings.Contains(err.Error(), "participants[1].email") {
+	if _, err := f.svc.StartBatch(context.Background(), "test", dup); err == nil || !strings.Contains(err.Error(), "participants[1].email") {
 		t.Errorf("the same participant twice: %v", err)
 	}
+}
+
+// checkOnePerLearner: the achievement has n credentials, each of another
+// learner and delivered by exactly one attestation.
+func checkOnePerLearner(t *testing.T, f *fixture, achID string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	cs, total, err := f.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: achID, Limit: 100000})
+	if err != nil || total != n {
+		t.Fatalf("%d credentials for %d learners: %v", total, n, err)
+	}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if seen[c.RecipientEmail] {
+			t.Errorf("%s has two credentials", c.RecipientEmail)
+		}
+		seen[c.RecipientEmail] = true
+		if a, err := f.db.AttestationByCredential(ctx, c.ID); err != nil || a.LearnerEmail != c.RecipientEmail {
+			t.Errorf("credential %s of %s: attestation %+v %v", c.ID, c.RecipientEmail, a, err)
+		}
+	}
+}
+
+// TestRenderingFailureIssuesNothing: when the PDF cannot be made, the
+// credential it was to deliver is not stored either: none listed, none
+// found by id, no award in the audit log, nothing for the verifier; the
+// same request then succeeds, with one credential.
+func TestRenderingFailureIssuesNothing(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		boom := errors.New("the PDF library gave up")
+		attest.FailRendering(f.svc, func(string) error { return boom })
+		if _, err := f.svc.Issue(ctx, "test", request()); !errors.Is(err, boom) {
+			t.Fatalf("issue with a failing renderer: %v", err)
+		}
+		if cs, total, err := f.iss.Credentials(ctx, issuing.CredentialQuery{Issuer: "ac-lyon"}); err != nil || total != 0 {
+			t.Fatalf("%d credentials left after a failed rendering: %+v %v", total, cs, err)
+		}
+		awarded := func() int {
+			log, err := f.iss.AuditLog(ctx, "ac-lyon", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range log {
+				if e.Action == "credential.award" {
+					n++
+				}
+			}
+			return n
+		}
+		if n := awarded(); n != 0 {
+			t.Fatalf("%d awards in the audit log after a failed rendering", n)
+		}
+
+		attest.FailRendering(f.svc, func(string) error { return nil })
+		a, pdf := issue(t, f)
+		cs, total, err := f.iss.Credentials(ctx, issuing.CredentialQuery{Issuer: "ac-lyon"})
+		if err != nil || total != 1 || cs[0].ID != a.CredentialID || cs[0].State != issuing.StateActive {
+			t.Fatalf("after the retry: %d credentials %+v, attestation's %s: %v", total, cs, a.CredentialID, err)
+		}
+		if n := awarded(); n != 1 {
+			t.Errorf("%d awards in the audit log after the retry", n)
+		}
+		if o, err := f.svc.VerifyFile(ctx, "a.pdf", pdf); err != nil || o.Verdict != attest.VerdictValid {
+			t.Errorf("the retried attestation: %v %+v", err, o)
+		}
+	})
+}
+
+// TestBatchRenderingFailure: in a batch, a row whose PDF cannot be made is
+// a failed row with its reason, and its participant gets no credential;
+// the other rows are delivered. A second batch for those participants,
+// once rendering works, completes the session on the same achievement.
+func TestBatchRenderingFailure(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		sess := session(10)
+		for i := range sess.Participants {
+			sess.Participants[i].Present = true
+		}
+		failing := map[string]bool{"stagiaire3@ac-lyon.fr": true, "stagiaire7@ac-lyon.fr": true}
+		attest.FailRendering(f.svc, func(email string) error {
+			if failing[email] {
+				return errors.New("no PDF for " + email)
+			}
+			return nil
+		})
+		b, err := f.svc.StartBatch(ctx, "test", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, err = f.svc.Batch(ctx, b.ID)
+		if err != nil || b.State != attest.BatchDone || b.Done != 8 || b.Failed != 2 || len(b.Errors) != 2 {
+			t.Fatalf("batch: %+v %v", b, err)
+		}
+		for i, row := range []int{4, 8} {
+			if e := b.Errors[i]; e.Row != row || !strings.Contains(e.Message, fmt.Sprintf("no PDF for stagiaire%d@", row-1)) {
+				t.Errorf("row error %d: %+v", i, e)
+			}
+		}
+		cs, _, err := f.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: b.Achievement, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if failing[c.RecipientEmail] {
+				t.Errorf("%s, whose PDF failed, holds credential %s", c.RecipientEmail, c.ID)
+			}
+		}
+		checkOnePerLearner(t, f, b.Achievement, 8)
+		var buf bytes.Buffer
+		if err := f.svc.WriteZip(ctx, &buf, b); err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil || len(zr.File) != 8 {
+			t.Fatalf("ZIP of the batch: %v", err)
+		}
+
+		attest.FailRendering(f.svc, func(string) error { return nil })
+		again := sess
+		again.Participants = nil
+		for _, p := range sess.Participants {
+			if failing[p.Email] {
+				again.Participants = append(again.Participants, p)
+			}
+		}
+		b2, err := f.svc.StartBatch(ctx, "test", again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunPendingBatches(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if b2, err = f.svc.Batch(ctx, b2.ID); err != nil || b2.State != attest.BatchDone || b2.Done != 2 || b2.Achievement != b.Achievement {
+			t.Fatalf("second batch: %+v %v", b2, err)
+		}
+		checkOnePerLearner(t, f, b.Achievement, 10)
+	})
+}
+
+// TestSameTrainingOneAchievement: attestations of one training, asked one
+// by one, at once, or by batch, share one achievement; a training that
+// differs in what its achievement states gets another.
+func TestSameTrainingOneAchievement(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		achOf := func(a *attest.Attestation) string {
+			t.Helper()
+			c, err := f.iss.Credential(ctx, a.CredentialID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.AchievementID
+		}
+		count := func() int {
+			as, err := f.iss.Achievements(ctx, "ac-lyon")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(as)
+		}
+		first, _ := issue(t, f)
+		req := request()
+		req.Learner = attest.Learner{Email: "benoit.roux@ac-lyon.fr", Name: "Benoît Roux"}
+		// Only printed: the same training.
+		req.Signatory.Image, req.Place = nil, "Villeurbanne"
+		second, err := f.svc.Issue(ctx, "test", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if achOf(first) != achOf(second) || count() != 1 {
+			t.Fatalf("two requests for one training: achievements %s and %s, %d in all", achOf(first), achOf(second), count())
+		}
+		b, err := f.svc.StartBatch(ctx, "test", session(3))
+		if err != nil || b.Achievement != achOf(first) {
+			t.Fatalf("a batch of the same training: achievement %s, want %s: %v", b.Achievement, achOf(first), err)
+		}
+
+		// Another session: other dates, another achievement.
+		other := request()
+		other.Start, other.End = "2027-01-11", "2027-02-08"
+		o, err := f.svc.Issue(ctx, "test", other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if achOf(o) == achOf(first) || count() != 2 {
+			t.Fatalf("another session: achievement %s (first %s), %d in all", achOf(o), achOf(first), count())
+		}
+
+		// Requests for a new training at the same moment: one achievement.
+		racing := request()
+		racing.Title = "Coopérer en équipe pluriprofessionnelle"
+		const n = 6
+		got := make([]*attest.Attestation, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				r := racing
+				r.Learner = attest.Learner{Email: fmt.Sprintf("p%d@ac-lyon.fr", i), Name: fmt.Sprintf("Participant %d", i)}
+				got[i], errs[i] = f.svc.Issue(ctx, "test", r)
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("request %d: %v", i, errs[i])
+			}
+			if achOf(got[i]) != achOf(got[0]) {
+				t.Errorf("request %d: achievement %s, request 0: %s", i, achOf(got[i]), achOf(got[0]))
+			}
+		}
+		if count() != 3 {
+			t.Errorf("%d achievements after the racing requests, want 3", count())
+		}
+		if _, pdf := issue(t, f); len(pdf) == 0 {
+			t.Error("no PDF")
+		}
+	})
 }
 
 func TestAttendanceReport(t *testing.T) {

@@ -61,8 +61,9 @@ type RowError struct {
 
 // Batch is the job that issues the attestations of a session. Its cursor
 // (Done+Failed, over the participants present) only moves in the
-// transaction that stores the attestations, so a restart neither repeats
-// nor skips one.
+// transaction that stores the attestations with their credentials, so a
+// restart neither repeats nor skips one, and leaves no credential without
+// its attestation.
 type Batch struct {
 	ID          string
 	Issuer      string
@@ -95,7 +96,7 @@ type BatchProgress struct {
 const MaxParticipants = 10000
 
 // batchPayload is what a batch keeps to resume after a crash: the session
-// and the result descriptions of the achievement made for it.
+// and the result descriptions of its training's achievement.
 type batchPayload struct {
 	Session  Session `json:"session"`
 	RDIn     string  `json:"rdIn"`
@@ -260,27 +261,32 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 		if merge {
 			return s.merge(ctx, b, p.Session)
 		}
-		return s.store.CreateAttestations(ctx, nil, &BatchProgress{BatchID: b.ID, Finish: true})
-	}
-	signed, err := s.unattested(ctx, b)
-	if err != nil {
-		return err
+		return s.store.CreateAttestations(ctx, nil, nil, nil, &BatchProgress{BatchID: b.ID, Finish: true})
 	}
 	for ; cursor < len(learners); cursor += batchChunk {
 		end := min(cursor+batchChunk, len(learners))
-		as, err := s.issueAll(ctx, b.CreatedBy, tr, learners[cursor:end], signed)
+		first := cursor
+		err := s.issueAll(ctx, b.CreatedBy, tr, learners[cursor:end], func(rows []rendered) error {
+			// A row whose PDF cannot be made is a failed row: its
+			// credential is not stored, the others are.
+			p := &BatchProgress{BatchID: b.ID, Finish: end == len(learners) && !merge}
+			for i := range rows {
+				if rows[i].err != nil {
+					p.Failed++
+					p.Errors = append(p.Errors, RowError{Row: first + i + 1, Message: rows[i].err.Error()})
+					continue
+				}
+				rows[i].att.BatchID, rows[i].att.BatchRow = b.ID, first+i+1
+				p.Done++
+			}
+			return s.storeRows(ctx, rows, p)
+		})
 		var in *issuing.InputError
 		var ain *InputError
 		if errors.As(err, &in) || errors.As(err, &ain) {
 			return s.store.FailBatch(ctx, b.ID, err.Error())
 		}
 		if err != nil {
-			return err
-		}
-		for i := range as {
-			as[i].BatchID, as[i].BatchRow = b.ID, cursor+i+1
-		}
-		if err := s.store.CreateAttestations(ctx, as, &BatchProgress{BatchID: b.ID, Done: len(as), Finish: end == len(learners) && !merge}); err != nil {
 			return fmt.Errorf("batch %s rows %d-%d: %w", b.ID, cursor+1, end, err)
 		}
 		if err := s.store.ExtendBatchLease(ctx, b.ID, s.now().Add(s.lease)); err != nil {
@@ -294,36 +300,6 @@ func (s *Service) runBatch(ctx context.Context, b *Batch) error {
 	}
 	s.log.InfoContext(ctx, "attestation batch done", "id", b.ID, "issuer", b.Issuer, "attestations", len(learners))
 	return nil
-}
-
-// unattested finds the credentials a batch signed whose attestations were
-// never stored (the node died between the two): the achievement is the
-// batch's own, so every credential of it belongs to the batch. They are
-// delivered on resumption rather than signed a second time.
-func (s *Service) unattested(ctx context.Context, b *Batch) (map[string]issuing.Credential, error) {
-	done, err := s.store.BatchAttestations(ctx, b.ID)
-	if err != nil {
-		return nil, err
-	}
-	attested := make(map[string]bool, len(done))
-	for _, a := range done {
-		attested[a.CredentialID] = true
-	}
-	out := map[string]issuing.Credential{}
-	for offset := 0; ; offset += 500 {
-		page, _, err := s.iss.Credentials(ctx, issuing.CredentialQuery{AchievementID: b.Achievement, Limit: 500, Offset: offset})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range page {
-			if !attested[c.ID] && c.State == issuing.StateActive {
-				out[c.RecipientEmail] = c
-			}
-		}
-		if len(page) < 500 {
-			return out, nil
-		}
-	}
 }
 
 // WriteZip writes the PDFs of a batch's attestations as one ZIP, in the

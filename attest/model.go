@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/insigne/insigne/issuing"
 )
 
 // Learner is the participant an attestation is for.
@@ -325,10 +327,12 @@ func imageType(b []byte) string {
 
 // Store is the storage attestations need.
 type Store interface {
-	// CreateAttestations stores attestations; when p is not nil, the
-	// batch's progress moves in the same transaction. ErrConflict when a
-	// code or a batch row is taken: nothing is written.
-	CreateAttestations(ctx context.Context, as []Attestation, p *BatchProgress) error
+	// CreateAttestations stores attestations with the credentials they
+	// deliver and the credentials' audit entries; when p is not nil, the
+	// batch's progress moves in the same transaction. issuing.ErrConflict
+	// when a credential's status index is taken, ErrConflict when a code
+	// or a batch row is: nothing is written.
+	CreateAttestations(ctx context.Context, as []Attestation, creds []issuing.Credential, audit []issuing.AuditEntry, p *BatchProgress) error
 	Attestation(ctx context.Context, id string) (*Attestation, error)
 	AttestationByCode(ctx context.Context, code string) (*Attestation, error)
 	AttestationBySHA256(ctx context.Context, sha string) (*Attestation, error)

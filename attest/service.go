@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,12 +47,14 @@ type Service struct {
 	lease      time.Duration
 	wake       chan struct{}
 	deflaters  deflaters
+	// render makes a PDF; tests put a failing one in its place.
+	render func(rendering, *deflaters) ([]byte, error)
 }
 
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, iss: c.Issuing, verifier: c.Verifier, frameworks: c.Frameworks,
-		base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, lease: c.Lease, wake: make(chan struct{}, 1)}
+		base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, lease: c.Lease, wake: make(chan struct{}, 1), render: render}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -131,8 +134,9 @@ func hoursValue(h float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", h), "0"), ".")
 }
 
-// prepareTraining checks a training and creates its achievement: the
-// training is what every credential of the session attests.
+// prepareTraining checks a training and finds or creates its achievement:
+// the training is what every credential of the session attests. Requests
+// for the same training share one achievement (see trainingKey).
 func (s *Service) prepareTraining(ctx context.Context, actor string, t Training) (*training, error) {
 	if err := t.check(); err != nil {
 		return nil, err
@@ -148,7 +152,45 @@ func (s *Service) prepareTraining(ctx context.Context, actor string, t Training)
 	if err != nil {
 		return nil, err
 	}
-	tr := &training{t: t, comps: comps, issuer: iss, rdIn: "urn:uuid:" + newUUID(), rdRemote: "urn:uuid:" + newUUID()}
+	tr := &training{t: t, comps: comps, issuer: iss}
+	spec := achievementSpec(t, al)
+	key, err := trainingKey(spec)
+	if err != nil {
+		return nil, err
+	}
+	spec.ResultDescription[0].ID, spec.ResultDescription[1].ID = "urn:uuid:"+newUUID(), "urn:uuid:"+newUUID()
+	a, created, err := s.iss.FindOrCreateAchievement(ctx, actor, t.Issuer, key, spec)
+	if err != nil {
+		return nil, fmt.Errorf("attestation: %w", err)
+	}
+	tr.achID = a.ID
+	if created {
+		tr.rdIn, tr.rdRemote = spec.ResultDescription[0].ID, spec.ResultDescription[1].ID
+		return tr, nil
+	}
+	// The durations' result descriptions of the achievement found: its
+	// credentials' results must name them.
+	found, err := a.Spec()
+	if err != nil {
+		return nil, err
+	}
+	for _, rd := range found.ResultDescription {
+		switch rd.ResultType {
+		case ResultHoursInPerson:
+			tr.rdIn = rd.ID
+		case ResultHoursRemote:
+			tr.rdRemote = rd.ID
+		}
+	}
+	if tr.rdIn == "" || tr.rdRemote == "" {
+		return nil, fmt.Errorf("attestation: the achievement %s of this training no longer describes its durations (%s, %s)", a.ID, ResultHoursInPerson, ResultHoursRemote)
+	}
+	return tr, nil
+}
+
+// achievementSpec is the achievement a training makes, its result
+// descriptions without ids.
+func achievementSpec(t Training, al []badges.Alignment) issuing.AchievementSpec {
 	mod := Modality(t.HoursInPerson, t.HoursRemote)
 	period := "du " + dateOf(t.Start) + " au " + dateOf(t.End)
 	if t.Start == t.End {
@@ -176,15 +218,26 @@ func (s *Service) prepareTraining(ctx context.Context, actor string, t Training)
 		}
 	}
 	spec.ResultDescription = []badges.ResultDescription{
-		{ID: tr.rdIn, Type: []string{"ResultDescription"}, Name: "Durée en présence (heures)", ResultType: ResultHoursInPerson, ValueMin: "0"},
-		{ID: tr.rdRemote, Type: []string{"ResultDescription"}, Name: "Durée à distance (heures)", ResultType: ResultHoursRemote, ValueMin: "0"},
+		{Type: []string{"ResultDescription"}, Name: "Durée en présence (heures)", ResultType: ResultHoursInPerson, ValueMin: "0"},
+		{Type: []string{"ResultDescription"}, Name: "Durée à distance (heures)", ResultType: ResultHoursRemote, ValueMin: "0"},
 	}
-	a, err := s.iss.CreateAchievement(ctx, actor, t.Issuer, spec)
+	return spec
+}
+
+// trainingKey names a training's achievement among its issuer's: the
+// SHA-256 of the achievement it makes (before its result descriptions get
+// ids). The same training is then everything the achievement states
+// (title, identifiers, dates, durations, organiser, trainers, signatory,
+// competencies, validity): two sessions that differ in any of them would
+// otherwise share a description that is false for one of them. What is
+// only printed (the signature image, the place) is not part of it.
+func trainingKey(spec issuing.AchievementSpec) (string, error) {
+	b, err := json.Marshal(spec)
 	if err != nil {
-		return nil, fmt.Errorf("attestation: %w", err)
+		return "", err
 	}
-	tr.achID = a.ID
-	return tr, nil
+	sum := sha256.Sum256(b)
+	return "attestation-training:" + hex.EncodeToString(sum[:]), nil
 }
 
 func (tr *training) award(learners []Learner) issuing.AwardRequest {
@@ -201,54 +254,65 @@ func (tr *training) award(learners []Learner) issuing.AwardRequest {
 	return req
 }
 
+// rendered is one learner's attestation, made from a credential signed
+// but not stored yet.
+type rendered struct {
+	att   Attestation
+	cred  issuing.Credential
+	audit issuing.AuditEntry
+	// err: the PDF could not be made; the credential must not be stored.
+	err error
+}
+
 // issueAll signs one credential per learner and renders their PDFs, in
-// parallel; nothing is stored but the credentials. signed holds
-// credentials already issued to some of them (by e-mail), which are
-// delivered instead of signing again.
-func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner, signed map[string]issuing.Credential) ([]Attestation, error) {
-	creds := make([]issuing.Credential, len(learners))
-	var todo []Learner
-	var at []int
-	for i, l := range learners {
-		if c, ok := signed[badges.NormalizeEmail(l.Email)]; ok {
-			creds[i] = c
-			continue
+// parallel, before anything is stored; keep then stores the attestations
+// it keeps with their credentials and audit entries, in one transaction
+// (Store.CreateAttestations), so that no credential is stored without the
+// attestation that delivers it. keep may be called again with credentials
+// signed anew when another node took a status index meanwhile.
+func (s *Service) issueAll(ctx context.Context, actor string, tr *training, learners []Learner, keep func([]rendered) error) error {
+	p, err := s.iss.Prepare(ctx, tr.award(learners))
+	if err != nil {
+		return err
+	}
+	return s.iss.AwardWith(ctx, actor, p, func(creds []issuing.Credential, audit []issuing.AuditEntry) error {
+		rows := make([]rendered, len(creds))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(runtime.GOMAXPROCS(0), len(creds)) {
+			wg.Go(func() {
+				for i := range next {
+					rows[i].att, rows[i].err = s.renderOne(actor, tr, learners[i], creds[i])
+					rows[i].cred, rows[i].audit = creds[i], audit[i]
+				}
+			})
 		}
-		todo, at = append(todo, l), append(at, i)
-	}
-	if len(todo) > 0 {
-		p, err := s.iss.Prepare(ctx, tr.award(todo))
-		if err != nil {
-			return nil, err
+		for i := range creds {
+			next <- i
 		}
-		fresh, err := s.iss.Award(ctx, actor, p)
-		if err != nil {
-			return nil, err
+		close(next)
+		wg.Wait()
+		// Stopped meanwhile: what failed may have failed for that, and
+		// nothing is to be recorded.
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		for k, c := range fresh {
-			creds[at[k]] = c
+		return keep(rows)
+	})
+}
+
+// store stores the rows that rendered, with their credentials, and the
+// progress of a batch when p is not nil, in one transaction.
+func (s *Service) storeRows(ctx context.Context, rows []rendered, p *BatchProgress) error {
+	as := make([]Attestation, 0, len(rows))
+	creds := make([]issuing.Credential, 0, len(rows))
+	audit := make([]issuing.AuditEntry, 0, len(rows))
+	for _, r := range rows {
+		if r.err == nil {
+			as, creds, audit = append(as, r.att), append(creds, r.cred), append(audit, r.audit)
 		}
 	}
-	out := make([]Attestation, len(creds))
-	errs := make([]error, len(creds))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(creds)) {
-		wg.Go(func() {
-			for i := range next {
-				out[i], errs[i] = s.renderOne(actor, tr, learners[i], creds[i])
-			}
-		})
-	}
-	for i := range creds {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.store.CreateAttestations(ctx, as, creds, audit, p)
 }
 
 // renderOne makes the attestation of one signed credential: its record
@@ -269,18 +333,19 @@ func (s *Service) renderOne(actor string, tr *training, l Learner, c issuing.Cre
 		Modality: Modality(t.HoursInPerson, t.HoursRemote), IssuedAt: c.CreatedAt.UTC().Truncate(time.Second), IssuerName: tr.issuer.Name}
 	pf := a.Fields
 	pf.Training.Signatory.Image = tr.t.Signatory.Image
-	pdf, err := render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed}, &s.deflaters)
+	pdf, err := s.render(rendering{Fields: pf, Code: a.Code, VerifyURL: s.VerifyURL(a.Code), Credential: c.Signed}, &s.deflaters)
 	if err != nil {
-		return a, err
+		return a, fmt.Errorf("attest: rendering the PDF: %w", err)
 	}
 	sum := sha256.Sum256(pdf)
 	a.PDF, a.PDFSHA256, a.PDFSize = pdf, hex.EncodeToString(sum[:]), int64(len(pdf))
 	return a, nil
 }
 
-// Issue makes one attestation: its training becomes an achievement, the
-// credential is signed by the issuer, the PDF is rendered and stored, and
-// its SHA-256 recorded.
+// Issue makes one attestation: its training finds or becomes an
+// achievement, the credential is signed by the issuer, the PDF rendered,
+// and both stored together with the PDF's SHA-256; when the PDF cannot be
+// made, nothing is stored.
 func (s *Service) Issue(ctx context.Context, actor string, req Request) (*Attestation, error) {
 	if err := checkLearner("learner", req.Learner); err != nil {
 		return nil, err
@@ -292,15 +357,19 @@ func (s *Service) Issue(ctx context.Context, actor string, req Request) (*Attest
 	if err != nil {
 		return nil, err
 	}
-	as, err := s.issueAll(ctx, actor, tr, []Learner{req.Learner}, nil)
+	var a Attestation
+	err = s.issueAll(ctx, actor, tr, []Learner{req.Learner}, func(rows []rendered) error {
+		if rows[0].err != nil {
+			return rows[0].err
+		}
+		a = rows[0].att
+		return s.storeRows(ctx, rows, nil)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.store.CreateAttestations(ctx, as, nil); err != nil {
 		return nil, fmt.Errorf("attestation: %w", err)
 	}
-	s.log.InfoContext(ctx, "attestation", "issuer", tr.issuer.Slug, "id", as[0].ID, "credential", as[0].CredentialID, "actor", actor)
-	return &as[0], nil
+	s.log.InfoContext(ctx, "attestation", "issuer", tr.issuer.Slug, "id", a.ID, "credential", a.CredentialID, "actor", actor)
+	return &a, nil
 }
 
 // Attestation returns a stored attestation.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/insigne/insigne/issuing"
@@ -17,8 +16,10 @@ import (
 // parallel, and commits them in one transaction.
 const awardChunk = 500
 
-// claimBatch is how many pending awards a worker claims at once.
-const claimBatch = 4 * awardChunk
+// claimBatch is how many pending awards a worker claims at once: one
+// chunk, so that signing starts at once and few awards wait under a
+// lease.
+const claimBatch = awardChunk
 
 // maxAttempts is when the worker gives up on an award that keeps failing
 // for reasons other than its input (the database, a key): it is marked
@@ -46,24 +47,87 @@ func (s *Service) RunAwards(ctx context.Context) {
 // IssuePending issues the pending awards that can be claimed now and
 // returns how many credentials it issued: for the worker, tools and tests.
 func (s *Service) IssuePending(ctx context.Context) (int, error) {
-	n := 0
-	for {
-		claimed, err := s.store.ClaimAwards(ctx, nil, claimBatch, s.now(), s.now().Add(s.lease))
-		if err != nil || len(claimed) == 0 {
-			return n, err
-		}
-		issued, err := s.issue(ctx, claimed)
-		n += len(issued)
-		if err != nil {
-			return n, err
-		}
-	}
+	issued, err := s.pipeline(ctx, func() ([]Award, error) {
+		return s.store.ClaimAwards(ctx, nil, claimBatch, s.now(), s.now().Add(s.lease))
+	})
+	return len(issued), err
 }
 
-// issue issues claimed awards, grouped by achievement, and returns the ids
-// of the credentials issued. Two chunks are in flight at once, so that
-// one's commit overlaps the other's signing.
+// issue issues claimed awards and returns the ids of the credentials
+// issued.
 func (s *Service) issue(ctx context.Context, claimed []Award) ([]string, error) {
+	done := false
+	return s.pipeline(ctx, func() ([]Award, error) {
+		if done {
+			return nil, nil
+		}
+		done = true
+		return claimed, nil
+	})
+}
+
+// chunk is awards of one achievement, with their credentials signed when
+// nothing stood in the way (nil: the careful path, issueChunk, decides).
+type chunk struct {
+	part   []Award
+	signed *issuing.Signed
+}
+
+// pipeline issues the awards that next hands out until it hands out none.
+// As in the issuing service's jobs, one chunk is signed (on every core)
+// while the one before is stored, so that neither the processors nor
+// the database wait for the other.
+func (s *Service) pipeline(ctx context.Context, next func() ([]Award, error)) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	var signErr error
+	go func() {
+		defer close(chunks)
+		for {
+			claimed, err := next()
+			if err == nil && len(claimed) == 0 {
+				return
+			}
+			var parts [][]Award
+			if err == nil {
+				parts, err = s.split(ctx, claimed)
+			}
+			if err != nil {
+				signErr = err
+				return
+			}
+			for _, part := range parts {
+				select {
+				case chunks <- chunk{part: part, signed: s.sign(ctx, part)}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var issued []string
+	var first error
+	for c := range chunks {
+		if first != nil {
+			continue // claimed and left: their lease runs out, another pass takes them
+		}
+		ids, err := s.commit(ctx, c)
+		issued = append(issued, ids...)
+		if err != nil {
+			first = err
+			cancel()
+		}
+	}
+	if first == nil {
+		first = signErr // written before chunks was closed
+	}
+	return issued, first
+}
+
+// split groups claimed awards by achievement in chunks of at most
+// awardChunk, and fails those that were tried too often.
+func (s *Service) split(ctx context.Context, claimed []Award) ([][]Award, error) {
 	var chunks [][]Award
 	var given []string
 	for start := 0; start < len(claimed); {
@@ -89,32 +153,47 @@ func (s *Service) issue(ctx context.Context, claimed []Award) ([]string, error) 
 			return nil, err
 		}
 	}
-	var (
-		mu     sync.Mutex
-		issued []string
-		first  error
-		wg     sync.WaitGroup
-		next   = make(chan []Award)
-	)
-	for range 2 {
-		wg.Go(func() {
-			for part := range next {
-				ids, err := s.issueChunk(ctx, part)
-				mu.Lock()
-				issued = append(issued, ids...)
-				if err != nil && first == nil {
-					first = err
-				}
-				mu.Unlock()
+	return chunks, nil
+}
+
+// sign signs a chunk's credentials, or returns nil when anything is out
+// of the ordinary (a credential already there, an input error, the
+// database): issueChunk then takes the chunk through the careful path.
+func (s *Service) sign(ctx context.Context, part []Award) *issuing.Signed {
+	ids := make([]string, len(part))
+	for i, a := range part {
+		ids[i] = a.CredentialID
+	}
+	if exist, err := s.store.ExistingCredentials(ctx, ids); err != nil || len(exist) > 0 {
+		return nil
+	}
+	p, err := s.iss.Prepare(ctx, request(part))
+	if err != nil {
+		return nil
+	}
+	sg, err := s.iss.Sign(ctx, actor, p)
+	if err != nil {
+		return nil
+	}
+	return sg
+}
+
+// commit stores a signed chunk and notes its awards issued; a chunk that
+// could not be signed, or stored, goes through the careful path.
+func (s *Service) commit(ctx context.Context, c chunk) ([]string, error) {
+	if c.signed != nil {
+		if _, err := s.iss.Store(ctx, c.signed); err == nil {
+			ids := make([]string, len(c.part))
+			for i, a := range c.part {
+				ids[i] = a.CredentialID
 			}
-		})
+			if err := s.store.FinishAwards(ctx, ids, AwardIssued, "", s.now()); err != nil {
+				return nil, err
+			}
+			return ids, nil
+		}
 	}
-	for _, part := range chunks {
-		next <- part
-	}
-	close(next)
-	wg.Wait()
-	return issued, first
+	return s.issueChunk(ctx, c.part)
 }
 
 // issueChunk issues awards of one achievement. An award whose credential
@@ -192,16 +271,21 @@ func without(part []Award, ids []string) ([]Award, []string) {
 
 // award signs and stores the credentials of awards of one achievement.
 func (s *Service) award(ctx context.Context, part []Award) error {
-	rs := make([]issuing.RecipientInput, len(part))
-	for i, a := range part {
-		rs[i] = issuing.RecipientInput{Email: a.Learner, Name: a.Name, Evidence: a.Evidence, CredentialID: a.CredentialID}
-	}
-	p, err := s.iss.Prepare(ctx, issuing.AwardRequest{Achievement: part[0].AchievementID, Recipients: rs})
+	p, err := s.iss.Prepare(ctx, request(part))
 	if err != nil {
 		return err
 	}
 	_, err = s.iss.Award(ctx, actor, p)
 	return err
+}
+
+// request is the award request for awards of one achievement.
+func request(part []Award) issuing.AwardRequest {
+	rs := make([]issuing.RecipientInput, len(part))
+	for i, a := range part {
+		rs[i] = issuing.RecipientInput{Email: a.Learner, Name: a.Name, Evidence: a.Evidence, CredentialID: a.CredentialID}
+	}
+	return issuing.AwardRequest{Achievement: part[0].AchievementID, Recipients: rs}
 }
 
 // newUUID returns a random (version 4) UUID.

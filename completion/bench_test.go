@@ -20,8 +20,8 @@ func BenchmarkRecord(b *testing.B) {
 				name := fmt.Sprintf("%s/mapped=%t/batch=%d", be.Name, mapped, size)
 				b.Run(name, func(b *testing.B) {
 					f := newFixture(b, be.DSN(b), -1)
-					f.issuer(b, "ac-lyon")
-					ach := f.achievement(b, "ac-lyon", "Numérique", nil)
+					f.Issuer(b, "ac-lyon", "Académie de Lyon")
+					ach := f.Achievement(b, "ac-lyon", "Numérique").ID
 					activity := "https://magistere.example.fr/course/view.php?id=7"
 					if mapped {
 						activity = course
@@ -66,8 +66,8 @@ func BenchmarkCompletionsToCredentials10k(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
 			f := newFixture(b, be.DSN(b), -1)
-			f.issuer(b, "ac-lyon")
-			ach := f.achievement(b, "ac-lyon", "Numérique", alignments(b))
+			f.Issuer(b, "ac-lyon", "Académie de Lyon")
+			ach := f.Achievement(b, "ac-lyon", "Numérique", alignments(b)...).ID
 			f.mapping(b, completion.MappingInput{Activity: course, Achievement: ach})
 			ctx := context.Background()
 			var record, issue time.Duration

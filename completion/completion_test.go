@@ -17,48 +17,14 @@ import (
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/completion"
 	"github.com/insigne/insigne/issuing"
-	"github.com/insigne/insigne/jsonld"
-	"github.com/insigne/insigne/keys"
-	"github.com/insigne/insigne/store"
+	"github.com/insigne/insigne/issuing/issuingtest"
 	"github.com/insigne/insigne/store/storetest"
 )
 
 const base = "https://badges.example.fr"
 
-// docs answers the verifier's fetches from the issuing service, as the
-// public routes would.
-type docs struct{ svc *issuing.Service }
-
-func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
-	path := strings.TrimPrefix(url, base)
-	switch {
-	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
-		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(doc)
-	case strings.HasPrefix(path, "/status/"):
-		var slug string
-		var n int
-		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
-			return nil, err
-		}
-		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
-		return b, err
-	}
-	return nil, fmt.Errorf("no document at %s", url)
-}
-
-var (
-	sharedOnce  sync.Once
-	sharedCanon *jsonld.Canonicalizer
-	sharedV     *badges.Schemas
-)
-
 type fixture struct {
-	db       *store.DB
-	iss      *issuing.Service
+	*issuingtest.Fixture
 	svc      *completion.Service
 	verifier *badges.Verifier
 	clock    *clock
@@ -84,25 +50,10 @@ func (c *clock) advance(d time.Duration) {
 
 func newFixture(t testing.TB, dsn string, syncLimit int) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	sealer, _ := keys.NewSealer(kek)
-	sharedOnce.Do(func() {
-		l, _ := jsonld.NewLoader()
-		sharedCanon = jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
-		sharedV, _ = badges.NewSchemas()
-	})
-	iss := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: sharedCanon, BaseURL: base})
+	it := issuingtest.New(t, dsn, issuingtest.Config{BaseURL: base})
 	c := &clock{}
-	svc := completion.New(completion.Config{Store: db, Issuing: iss, SyncLimit: syncLimit, Now: c.now})
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: sharedV, Canon: sharedCanon, Docs: docs{iss}})
-	return &fixture{db: db, iss: iss, svc: svc, verifier: v, clock: c}
+	svc := completion.New(completion.Config{Store: it.DB, Issuing: it.Service, SyncLimit: syncLimit, Now: c.now})
+	return &fixture{Fixture: it, svc: svc, verifier: it.Verifier(), clock: c}
 }
 
 func each(t *testing.T, syncLimit int, fn func(t *testing.T, f *fixture)) {
@@ -135,25 +86,6 @@ func alignments(t testing.TB) []badges.Alignment {
 	return out
 }
 
-func (f *fixture) issuer(t testing.TB, slug string) {
-	t.Helper()
-	if _, err := f.iss.CreateIssuer(context.Background(), "test", issuing.IssuerInput{Slug: slug, Name: "Académie " + slug, URL: "https://" + slug + ".example.fr"}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (f *fixture) achievement(t testing.TB, slug, name string, al []badges.Alignment) string {
-	t.Helper()
-	var spec issuing.AchievementSpec
-	json.Unmarshal([]byte(`{"name":"`+name+`","description":"A suivi `+name+`.","achievementType":"Badge","criteria":{"narrative":"Avoir achevé `+name+` sur Magistère."}}`), &spec)
-	spec.Alignment = al
-	a, err := f.iss.CreateAchievement(context.Background(), "test", slug, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.ID
-}
-
 func (f *fixture) mapping(t testing.TB, in completion.MappingInput) *completion.Mapping {
 	t.Helper()
 	m, err := f.svc.NewMapping(context.Background(), in)
@@ -169,7 +101,7 @@ func (f *fixture) mapping(t testing.TB, in completion.MappingInput) *completion.
 // credentials returns the credentials of an achievement.
 func (f *fixture) credentials(t testing.TB, ach string) []issuing.Credential {
 	t.Helper()
-	cs, total, err := f.iss.Credentials(context.Background(), issuing.CredentialQuery{AchievementID: ach, Limit: 100000})
+	cs, total, err := f.Service.Credentials(context.Background(), issuing.CredentialQuery{AchievementID: ach, Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,12 +161,12 @@ func (f *fixture) record(t testing.TB, cs []completion.Completion) completion.Re
 func TestFiftyLearnersOneCredentialEach(t *testing.T) {
 	each(t, 0, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		f.issuer(t, "ac-lyon")
+		f.Issuer(t, "ac-lyon", "Académie de Lyon")
 		al := alignments(t)
-		ach := f.achievement(t, "ac-lyon", "Enseigner avec le numérique", al)
+		ach := f.Achievement(t, "ac-lyon", "Enseigner avec le numérique", al...).ID
 		f.mapping(t, completion.MappingInput{Activity: course, Achievement: base + "/achievements/" + ach})
 		// An unmapped course and a mapping of another course change nothing.
-		other := f.achievement(t, "ac-lyon", "Autre parcours", nil)
+		other := f.Achievement(t, "ac-lyon", "Autre parcours").ID
 		f.mapping(t, completion.MappingInput{Activity: "99", Kind: completion.KindMoodleCourse, Achievement: other})
 
 		var cs []completion.Completion
@@ -332,14 +264,14 @@ func TestFiftyLearnersOneCredentialEach(t *testing.T) {
 func TestParcoursOnceWhateverTheOrder(t *testing.T) {
 	each(t, 0, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		f.issuer(t, "ac-lyon")
+		f.Issuer(t, "ac-lyon", "Académie de Lyon")
 		var modules []string
 		for i := range 3 {
-			m := f.achievement(t, "ac-lyon", fmt.Sprintf("Micro-module %d", i+1), nil)
+			m := f.Achievement(t, "ac-lyon", fmt.Sprintf("Micro-module %d", i+1)).ID
 			f.mapping(t, completion.MappingInput{Activity: fmt.Sprint(101 + i), Kind: completion.KindMoodleModule, Achievement: m})
 			modules = append(modules, m)
 		}
-		pAch := f.achievement(t, "ac-lyon", "Parcours numérique", alignments(t)[:1])
+		pAch := f.Achievement(t, "ac-lyon", "Parcours numérique", alignments(t)[:1]...).ID
 		p, err := f.svc.NewParcours(ctx, completion.ParcoursInput{Achievement: pAch, Modules: modules})
 		if err != nil {
 			t.Fatal(err)
@@ -426,14 +358,14 @@ func TestParcoursOnceWhateverTheOrder(t *testing.T) {
 func TestParcoursNOfM(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)
 	ctx := context.Background()
-	f.issuer(t, "ac-lyon")
+	f.Issuer(t, "ac-lyon", "Académie de Lyon")
 	var modules []string
 	for i := range 3 {
-		m := f.achievement(t, "ac-lyon", fmt.Sprintf("Module %d", i), nil)
+		m := f.Achievement(t, "ac-lyon", fmt.Sprintf("Module %d", i)).ID
 		f.mapping(t, completion.MappingInput{Activity: fmt.Sprintf("https://magistere.example.fr/mod/%d", i), Achievement: m})
 		modules = append(modules, m)
 	}
-	pAch := f.achievement(t, "ac-lyon", "Deux sur trois", nil)
+	pAch := f.Achievement(t, "ac-lyon", "Deux sur trois").ID
 	p, err := f.svc.NewParcours(ctx, completion.ParcoursInput{Achievement: pAch, Modules: modules, Required: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -451,8 +383,8 @@ func TestParcoursNOfM(t *testing.T) {
 // Conditions: passed, minimum score and date window.
 func TestMappingConditions(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)
-	f.issuer(t, "ac-lyon")
-	ach := f.achievement(t, "ac-lyon", "Quiz", nil)
+	f.Issuer(t, "ac-lyon", "Académie de Lyon")
+	ach := f.Achievement(t, "ac-lyon", "Quiz").ID
 	from := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	until := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
 	min := 0.8
@@ -486,9 +418,9 @@ func TestMappingConditions(t *testing.T) {
 // it earns the module's badge, never the course's.
 func TestModuleCompletionDoesNotEarnItsCourse(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)
-	f.issuer(t, "ac-lyon")
-	courseBadge := f.achievement(t, "ac-lyon", "Cours", nil)
-	moduleBadge := f.achievement(t, "ac-lyon", "Module", nil)
+	f.Issuer(t, "ac-lyon", "Académie de Lyon")
+	courseBadge := f.Achievement(t, "ac-lyon", "Cours").ID
+	moduleBadge := f.Achievement(t, "ac-lyon", "Module").ID
 	f.mapping(t, completion.MappingInput{Activity: "42", Kind: completion.KindMoodleCourse, Achievement: courseBadge})
 	f.mapping(t, completion.MappingInput{Activity: "SHORT-42", Kind: completion.KindCourseShortName, Achievement: courseBadge})
 	f.mapping(t, completion.MappingInput{Activity: "7", Kind: completion.KindMoodleModule, Achievement: moduleBadge})
@@ -510,8 +442,8 @@ func TestModuleCompletionDoesNotEarnItsCourse(t *testing.T) {
 // Bad completions are refused whole, naming the field; nothing is stored.
 func TestBadCompletionsStoreNothing(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)
-	f.issuer(t, "ac-lyon")
-	ach := f.achievement(t, "ac-lyon", "Cours", nil)
+	f.Issuer(t, "ac-lyon", "Académie de Lyon")
+	ach := f.Achievement(t, "ac-lyon", "Cours").ID
 	f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
 	good := learnerCompletion(1)
 	score := 1.5
@@ -542,7 +474,7 @@ func TestBadCompletionsStoreNothing(t *testing.T) {
 	if _, err := f.svc.Record(context.Background(), nil); err == nil {
 		t.Fatal("an empty batch was accepted")
 	}
-	if as, _ := f.db.Awards(context.Background(), "enseignant01@ac-lyon.fr"); len(as) != 0 {
+	if as, _ := f.DB.Awards(context.Background(), "enseignant01@ac-lyon.fr"); len(as) != 0 {
 		t.Fatalf("awards stored from refused batches: %+v", as)
 	}
 	// The good completion was never stored: sent alone it is new.
@@ -556,8 +488,8 @@ func TestBadCompletionsStoreNothing(t *testing.T) {
 func TestDeferredAwardsSurviveACrash(t *testing.T) {
 	each(t, -1, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		f.issuer(t, "ac-lyon")
-		ach := f.achievement(t, "ac-lyon", "Cours", nil)
+		f.Issuer(t, "ac-lyon", "Académie de Lyon")
+		ach := f.Achievement(t, "ac-lyon", "Cours").ID
 		f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
 		var cs []completion.Completion
 		for i := range 20 {
@@ -572,7 +504,7 @@ func TestDeferredAwardsSurviveACrash(t *testing.T) {
 		}
 		// A node claims five and dies after storing their credentials,
 		// before noting it.
-		claimed, err := f.db.ClaimAwards(ctx, nil, 5, f.clock.now(), f.clock.now().Add(30*time.Second))
+		claimed, err := f.DB.ClaimAwards(ctx, nil, 5, f.clock.now(), f.clock.now().Add(30*time.Second))
 		if err != nil || len(claimed) != 5 {
 			t.Fatalf("claim: %d %v", len(claimed), err)
 		}
@@ -580,15 +512,15 @@ func TestDeferredAwardsSurviveACrash(t *testing.T) {
 		for _, a := range claimed {
 			rs = append(rs, issuing.RecipientInput{Email: a.Learner, CredentialID: a.CredentialID, Evidence: a.Evidence})
 		}
-		p, err := f.iss.Prepare(ctx, issuing.AwardRequest{Achievement: ach, Recipients: rs})
+		p, err := f.Service.Prepare(ctx, issuing.AwardRequest{Achievement: ach, Recipients: rs})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.iss.Award(ctx, "dead node", p); err != nil {
+		if _, err := f.Service.Award(ctx, "dead node", p); err != nil {
 			t.Fatal(err)
 		}
 		// Issuing a chosen id twice is refused by the store.
-		if _, err := f.iss.Award(ctx, "dead node", p); !errors.Is(err, issuing.ErrConflict) {
+		if _, err := f.Service.Award(ctx, "dead node", p); !errors.Is(err, issuing.ErrConflict) {
 			t.Fatalf("second award of the same credential ids: %v", err)
 		}
 		// The worker issues the other fifteen now and, once the lease
@@ -604,7 +536,7 @@ func TestDeferredAwardsSurviveACrash(t *testing.T) {
 			t.Fatalf("%d credentials, want 20", n)
 		}
 		for _, c := range cs {
-			as, _ := f.db.Awards(ctx, strings.ToLower(c.Learner.Email))
+			as, _ := f.DB.Awards(ctx, strings.ToLower(c.Learner.Email))
 			if len(as) != 1 || as[0].State != completion.AwardIssued {
 				t.Fatalf("awards of %s: %+v", c.Learner.Email, as)
 			}
@@ -615,10 +547,10 @@ func TestDeferredAwardsSurviveACrash(t *testing.T) {
 // Completions sent for an issuer only apply its mappings.
 func TestRecordForAppliesOnlyTheSendersIssuers(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 0)
-	f.issuer(t, "ac-lyon")
-	f.issuer(t, "ac-nice")
-	lyon := f.achievement(t, "ac-lyon", "Lyon", nil)
-	nice := f.achievement(t, "ac-nice", "Nice", nil)
+	f.Issuer(t, "ac-lyon", "Académie de Lyon")
+	f.Issuer(t, "ac-nice", "Académie de Nice")
+	lyon := f.Achievement(t, "ac-lyon", "Lyon").ID
+	nice := f.Achievement(t, "ac-nice", "Nice").ID
 	f.mapping(t, completion.MappingInput{Activity: course, Achievement: lyon})
 	f.mapping(t, completion.MappingInput{Activity: course, Achievement: nice})
 	res, err := f.svc.RecordFor(context.Background(), []string{"ac-lyon"}, []completion.Completion{learnerCompletion(1)})

@@ -3,6 +3,7 @@ package issuing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -79,6 +80,39 @@ func (s *Service) achievementDoc(id string, iss *Issuer, spec AchievementSpec) b
 
 // CreateAchievement adds a badge class to an issuer.
 func (s *Service) CreateAchievement(ctx context.Context, actor, slug string, spec AchievementSpec) (*Achievement, error) {
+	return s.createAchievement(ctx, actor, slug, "", spec)
+}
+
+// FindOrCreateAchievement returns the issuer's achievement made under key,
+// creating it from spec when there is none: a caller that makes
+// achievements on the fly (one per training) gets one per key however many
+// requests race, as the store keeps a key once per issuer. The one found
+// may have been edited since; created tells which happened.
+func (s *Service) FindOrCreateAchievement(ctx context.Context, actor, slug, key string, spec AchievementSpec) (a *Achievement, created bool, err error) {
+	if key == "" {
+		return nil, false, fmt.Errorf("find or create achievement: no key")
+	}
+	a, err = s.store.AchievementByKey(ctx, slug, key)
+	if err == nil {
+		return a, false, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	a, err = s.createAchievement(ctx, actor, slug, key, spec)
+	if errors.Is(err, ErrConflict) {
+		// Another request created it meanwhile: its achievement is ours.
+		if a, err := s.store.AchievementByKey(ctx, slug, key); err == nil {
+			return a, false, nil
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return a, true, nil
+}
+
+func (s *Service) createAchievement(ctx context.Context, actor, slug, key string, spec AchievementSpec) (*Achievement, error) {
 	iss, err := s.store.Issuer(ctx, slug)
 	if err != nil {
 		return nil, err
@@ -90,7 +124,7 @@ func (s *Service) CreateAchievement(ctx context.Context, actor, slug string, spe
 	if err != nil {
 		return nil, err
 	}
-	a := Achievement{ID: newUUID(), Issuer: slug, Version: 1, Data: data, CreatedAt: s.now()}
+	a := Achievement{ID: newUUID(), Issuer: slug, Version: 1, Data: data, CreatedAt: s.now(), Key: key}
 	if err := s.store.CreateAchievement(ctx, a, AuditEntry{At: s.now(), Actor: actor, Action: "achievement.create", Issuer: slug, Target: s.AchievementURL(a.ID)}); err != nil {
 		return nil, fmt.Errorf("create achievement: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/mail"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/badges/dataintegrity"
 	"github.com/insigne/insigne/badges/statuslist"
+	"github.com/insigne/insigne/jsonld"
 )
 
 // RecipientInput names one recipient of an award.
@@ -179,6 +181,12 @@ type signer struct {
 	validFrom time.Time
 	actor     string
 	tpl       *badges.Template
+	di        *dataintegrity.Signer
+
+	// shapes: the credentials' RDF compiled once per arrangement of
+	// their varying parts (see canonical).
+	mu     sync.Mutex
+	shapes map[string]*jsonld.Shape
 }
 
 func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*signer, error) {
@@ -220,6 +228,11 @@ func (s *Service) newSigner(ctx context.Context, actor string, p *Prepared) (*si
 	if err != nil {
 		return nil, asInputError(err, "", "")
 	}
+	g.di, err = dataintegrity.NewSigner(s.canon, priv, dataintegrity.Options{VerificationMethod: g.vm, Created: now})
+	if err != nil {
+		return nil, err
+	}
+	g.shapes = map[string]*jsonld.Shape{}
 	return g, nil
 }
 
@@ -242,7 +255,8 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 			return Credential{}, asInputError(err, "evidence", field+".evidence")
 		}
 	}
-	signed, err := dataintegrity.Sign(g.s.canon, doc, g.key, dataintegrity.Options{VerificationMethod: g.vm, Created: g.validFrom})
+	nq, _ := g.canonical(doc)
+	signed, err := g.di.SignCanonical(doc, nq)
 	if err != nil {
 		return Credential{}, fmt.Errorf("sign: %w", err)
 	}
@@ -253,6 +267,92 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 	return Credential{ID: id, Issuer: g.iss.Slug, AchievementID: g.achID, AchievementVersion: g.version,
 		RecipientEmail: badges.NormalizeEmail(r.Email), RecipientName: r.Name, RecipientDID: r.DID,
 		StatusList: sl.list, StatusIndex: sl.index, State: StateActive, Signed: out, CreatedAt: g.s.now()}, nil
+}
+
+// shaper is a canonicalizer that can compile a credential's shape
+// (jsonld.Canonicalizer).
+type shaper interface {
+	NewShape(doc map[string]any, holes [][]any) (*jsonld.Shape, error)
+}
+
+// maxShapes bounds the shapes one award compiles: recipients' evidence
+// comes in few arrangements; past that, credentials are canonicalized in
+// full.
+const maxShapes = 16
+
+// canonical returns doc's canonical N-Quads through the shape of the
+// credentials like it, when the canonicalizer offers shapes: the
+// template's part is expanded and converted to RDF once for the award
+// rather than for each credential. ok=false: the caller canonicalizes doc
+// in full.
+func (g *signer) canonical(doc map[string]any) (nq string, ok bool) {
+	sc, can := g.s.canon.(shaper)
+	if !can {
+		return "", false
+	}
+	holes, key := varying(doc, len(g.evidence))
+	g.mu.Lock()
+	sh, seen := g.shapes[key]
+	if !seen && len(g.shapes) < maxShapes {
+		// A template that cannot be compiled is remembered as nil.
+		sh, _ = sc.NewShape(doc, holes)
+		g.shapes[key] = sh
+	}
+	g.mu.Unlock()
+	if sh == nil {
+		return "", false
+	}
+	return sh.Canonicalize(doc)
+}
+
+// varying lists the paths of the strings that vary from one credential
+// of an award to the next (the id, the recipient's identity, the status
+// entry, the recipient's own evidence after the award's shared pieces),
+// and a key naming that arrangement. Whatever else differs makes the
+// shape refuse the credential, never sign a wrong one.
+func varying(doc map[string]any, shared int) ([][]any, string) {
+	holes := [][]any{{"id"}}
+	var key strings.Builder
+	subject, _ := doc["credentialSubject"].(map[string]any)
+	if _, ok := subject["id"].(string); ok {
+		holes = append(holes, []any{"credentialSubject", "id"})
+		key.WriteString("did;")
+	}
+	ids, _ := subject["identifier"].([]any)
+	for i, o := range ids {
+		m, _ := o.(map[string]any)
+		for _, k := range []string{"identityHash", "salt"} {
+			if _, ok := m[k].(string); ok {
+				holes = append(holes, []any{"credentialSubject", "identifier", i, k})
+				key.WriteString(k + ";")
+			}
+		}
+	}
+	if st, ok := doc["credentialStatus"].(map[string]any); ok {
+		for _, k := range []string{"id", "statusListIndex", "statusListCredential"} {
+			if _, ok := st[k].(string); ok {
+				holes = append(holes, []any{"credentialStatus", k})
+				key.WriteString("status." + k + ";")
+			}
+		}
+	}
+	ev, _ := doc["evidence"].([]any)
+	for i := shared; i < len(ev); i++ {
+		m, _ := ev[i].(map[string]any)
+		keys := make([]string, 0, len(m))
+		for k, v := range m {
+			if _, ok := v.(string); ok && k != "type" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			holes = append(holes, []any{"evidence", i, k})
+			key.WriteString("evidence." + k + ";")
+		}
+		key.WriteString("|")
+	}
+	return holes, key.String()
 }
 
 // addEvidence appends a recipient's own evidence to the award's in doc,
@@ -324,38 +424,101 @@ func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Crede
 	})
 }
 
+// Signed is a prepared award's credentials, signed and not yet stored.
+// A caller issuing award after award signs the next one while this one
+// is stored (Sign, then Store).
+type Signed struct {
+	p     *Prepared
+	g     *signer
+	creds []Credential
+	audit []AuditEntry
+}
+
+// Len is how many credentials were signed.
+func (sg *Signed) Len() int { return len(sg.creds) }
+
+// Sign signs the credentials of a prepared award without storing them. A
+// recipient that cannot be awarded fails it, with an error naming them.
+func (s *Service) Sign(ctx context.Context, actor string, p *Prepared) (*Signed, error) {
+	if p.NeedsApproval {
+		return nil, errNeedsApproval()
+	}
+	return s.sign(ctx, actor, p, false)
+}
+
+// Store stores what Sign signed, in one transaction.
+func (s *Service) Store(ctx context.Context, sg *Signed) ([]Credential, error) {
+	return s.commit(ctx, sg, func(creds []Credential, audit []AuditEntry) error {
+		return s.store.InsertCredentials(ctx, creds, nil, audit)
+	})
+}
+
+// AwardWith issues credentials like Award, but lets the caller make what
+// depends on the signed credentials (an attestation's PDF) before anything
+// is stored, so that no credential is stored without it. keep receives the
+// signed credentials and their audit entries (audit[i] is creds[i]'s) and
+// must store, in one transaction with what it made of them, those it keeps
+// (InsertCredentials' contract: ErrConflict when a status index is taken,
+// and nothing written). An error from keep is returned and nothing of the
+// award is stored; on ErrConflict the credentials are signed again with
+// other status indexes and handed to keep again.
+func (s *Service) AwardWith(ctx context.Context, actor string, p *Prepared, keep func(creds []Credential, audit []AuditEntry) error) error {
+	if p.NeedsApproval {
+		return errNeedsApproval()
+	}
+	_, err := s.issue(ctx, actor, p, keep)
+	return err
+}
+
 // issue signs the credentials of a prepared award and stores them with
-// insert, in one transaction, signing again on a status index conflict.
+// insert, in one transaction.
 func (s *Service) issue(ctx context.Context, actor string, p *Prepared, insert func([]Credential, []AuditEntry) error) ([]Credential, error) {
+	sg, err := s.sign(ctx, actor, p, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.commit(ctx, sg, insert)
+}
+
+// sign signs every recipient of p; refresh reloads the status indexes
+// taken from the store first.
+func (s *Service) sign(ctx context.Context, actor string, p *Prepared, refresh bool) (*Signed, error) {
 	g := p.signer
 	if g == nil {
 		var err error
 		if g, err = s.newSigner(ctx, actor, p); err != nil {
 			return nil, err
 		}
+		p.signer = g
 	}
 	g.actor = actor
 	rows := p.Request.Recipients
-	for attempt := 0; ; attempt++ {
-		slots, err := s.allocate(ctx, g.iss.Slug, len(rows), attempt > 0)
+	slots, err := s.allocate(ctx, g.iss.Slug, len(rows), refresh)
+	if err != nil {
+		return nil, err
+	}
+	creds, errs := g.signAll(rows, 0, slots)
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		creds, errs := g.signAll(rows, 0, slots)
-		for _, err := range errs {
-			if err != nil {
-				return nil, err
-			}
-		}
-		audit := make([]AuditEntry, len(creds))
-		for i, c := range creds {
-			audit[i] = g.audit(c)
-		}
-		err = insert(creds, audit)
+	}
+	audit := make([]AuditEntry, len(creds))
+	for i, c := range creds {
+		audit[i] = g.audit(c)
+	}
+	return &Signed{p: p, g: g, creds: creds, audit: audit}, nil
+}
+
+// commit stores signed credentials with insert, signing them again on a
+// status index conflict.
+func (s *Service) commit(ctx context.Context, sg *Signed, insert func([]Credential, []AuditEntry) error) ([]Credential, error) {
+	for attempt := 0; ; attempt++ {
+		err := insert(sg.creds, sg.audit)
 		if errors.Is(err, ErrConflict) {
 			// A credential id the caller chose is taken: signing again
 			// would not help.
-			for _, r := range rows {
+			for _, r := range sg.p.Request.Recipients {
 				if r.CredentialID == "" {
 					continue
 				}
@@ -363,17 +526,20 @@ func (s *Service) issue(ctx context.Context, actor string, p *Prepared, insert f
 					return nil, fmt.Errorf("award: credential %s: %w", r.CredentialID, ErrConflict)
 				}
 			}
-		}
-		// Otherwise a conflict means another node took one of our status
-		// indexes meanwhile: sign again with fresh ones.
-		if errors.Is(err, ErrConflict) && attempt < 4 {
-			continue
+			// Otherwise another node took one of our status indexes
+			// meanwhile: sign again with fresh ones.
+			if attempt < 4 {
+				if sg, err = s.sign(ctx, sg.g.actor, sg.p, true); err != nil {
+					return nil, err
+				}
+				continue
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("award: %w", err)
 		}
-		s.log.InfoContext(ctx, "award", "issuer", g.iss.Slug, "achievement", g.achID, "credentials", len(creds), "actor", actor)
-		return creds, nil
+		s.log.InfoContext(ctx, "award", "issuer", sg.g.iss.Slug, "achievement", sg.g.achID, "credentials", len(sg.creds), "actor", sg.g.actor)
+		return sg.creds, nil
 	}
 }
 

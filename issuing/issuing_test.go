@@ -2,18 +2,17 @@ package issuing_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/badges/statuslist"
 	"github.com/insigne/insigne/issuing"
-	"github.com/insigne/insigne/jsonld"
-	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/issuing/issuingtest"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -26,48 +25,10 @@ type fixture struct {
 	verifier *badges.Verifier
 }
 
-// docs answers the verifier's fetches from the service itself, as the
-// public routes would.
-type docs struct{ svc *issuing.Service }
-
-func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
-	path := strings.TrimPrefix(url, base)
-	switch {
-	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
-		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(doc)
-	case strings.HasPrefix(path, "/status/"):
-		var slug string
-		var n int
-		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
-			return nil, err
-		}
-		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
-		return b, err
-	}
-	return nil, fmt.Errorf("no document at %s", url)
-}
-
 func newFixture(t testing.TB, dsn string) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	sealer, _ := keys.NewSealer(kek)
-	l, _ := jsonld.NewLoader()
-	canon := jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
-	svc := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: canon, BaseURL: base})
-	schemas, _ := badges.NewSchemas()
-	v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: docs{svc}})
-	return &fixture{svc: svc, db: db, verifier: v}
+	it := issuingtest.New(t, dsn, issuingtest.Config{BaseURL: base})
+	return &fixture{svc: it.Service, db: it.DB, verifier: it.Verifier()}
 }
 
 func each(t *testing.T, fn func(t *testing.T, f *fixture)) {
@@ -358,4 +319,69 @@ func BenchmarkBulkAward10k(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(rs))/b.Elapsed().Seconds(), "credentials/s")
 		})
 	}
+}
+
+// TestFindOrCreateAchievement: one achievement per issuer and key, however
+// many requests race for it; another key or another issuer gets its own.
+func TestFindOrCreateAchievement(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.setup(t)
+		if _, err := f.svc.CreateIssuer(ctx, "test", issuing.IssuerInput{Slug: "ac-nice", Name: "Académie de Nice"}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		ids := make([]string, n)
+		created := make([]bool, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				var a *issuing.Achievement
+				a, created[i], errs[i] = f.svc.FindOrCreateAchievement(ctx, "t", "ac-lyon", "training:1", spec("Former"))
+				if a != nil {
+					ids[i] = a.ID
+				}
+			})
+		}
+		wg.Wait()
+		made := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("request %d: %v", i, errs[i])
+			}
+			if ids[i] != ids[0] {
+				t.Errorf("request %d: achievement %s, request 0: %s", i, ids[i], ids[0])
+			}
+			if created[i] {
+				made++
+			}
+		}
+		if made != 1 {
+			t.Errorf("%d requests say they created the achievement", made)
+		}
+		other, _, err := f.svc.FindOrCreateAchievement(ctx, "t", "ac-lyon", "training:2", spec("Former"))
+		if err != nil || other.ID == ids[0] {
+			t.Errorf("another key: %v %v", other, err)
+		}
+		nice, _, err := f.svc.FindOrCreateAchievement(ctx, "t", "ac-nice", "training:1", spec("Former"))
+		if err != nil || nice.ID == ids[0] || nice.Issuer != "ac-nice" {
+			t.Errorf("another issuer: %v %v", nice, err)
+		}
+		// Edited since: the latest version is found.
+		if _, err := f.svc.UpdateAchievement(ctx, "t", ids[0], spec("Former, édition 2")); err != nil {
+			t.Fatal(err)
+		}
+		again, created2, err := f.svc.FindOrCreateAchievement(ctx, "t", "ac-lyon", "training:1", spec("Former"))
+		if err != nil || created2 || again.ID != ids[0] {
+			t.Fatalf("found again: %v %v %v", again, created2, err)
+		}
+		if s, _ := again.Spec(); s.Name != "Former, édition 2" {
+			t.Errorf("found version named %q", s.Name)
+		}
+		all, _ := f.svc.Achievements(ctx, "ac-lyon")
+		if len(all) != 3 { // setup's, training:1, training:2
+			t.Errorf("%d achievements of ac-lyon", len(all))
+		}
+	})
 }

@@ -62,6 +62,9 @@ type Achievement struct {
 	Version   int
 	Data      json.RawMessage
 	CreatedAt time.Time
+	// Key, when set on creation, names the achievement for the caller
+	// that made it (FindOrCreateAchievement); unique per issuer.
+	Key string
 }
 
 // Credential states.

@@ -20,7 +20,13 @@ type Store interface {
 	// stores the new ones.
 	RotateKeys(ctx context.Context, issuer string, ks []Key, at time.Time, a AuditEntry) error
 
+	// CreateAchievement stores an achievement's first version, and its
+	// key when it has one; ErrConflict (nothing written) when the id or
+	// the issuer's key is taken.
 	CreateAchievement(ctx context.Context, a Achievement, e AuditEntry) error
+	// AchievementByKey returns the latest version of the issuer's
+	// achievement created with key.
+	AchievementByKey(ctx context.Context, issuer, key string) (*Achievement, error)
 	// Achievement returns the latest version; AchievementVersion one version.
 	Achievement(ctx context.Context, id string) (*Achievement, error)
 	AchievementVersion(ctx context.Context, id string, version int) (*Achievement, error)

@@ -2,10 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,39 +11,12 @@ import (
 	"github.com/insigne/insigne/auth"
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/issuing"
-	"github.com/insigne/insigne/jsonld"
-	"github.com/insigne/insigne/keys"
+	"github.com/insigne/insigne/issuing/issuingtest"
 	"github.com/insigne/insigne/lifecycle"
-	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
 
 const base = "https://badges.example.fr"
-
-// docs answers the verifier's fetches (issuer profile, status list) from
-// the service itself, as the public routes would.
-type docs struct{ svc *issuing.Service }
-
-func (d docs) FetchDocument(ctx context.Context, url, accept string) ([]byte, error) {
-	path := strings.TrimPrefix(url, base)
-	switch {
-	case strings.HasPrefix(path, "/issuers/") && !strings.Contains(path[len("/issuers/"):], "/"):
-		doc, err := d.svc.ProfileDocument(ctx, strings.TrimPrefix(path, "/issuers/"))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(doc)
-	case strings.HasPrefix(path, "/status/"):
-		var slug string
-		var n int
-		if _, err := fmt.Sscanf(strings.ReplaceAll(strings.TrimPrefix(path, "/status/"), "/", " "), "%s %d", &slug, &n); err != nil {
-			return nil, err
-		}
-		b, _, err := d.svc.StatusListCredential(ctx, slug, n)
-		return b, err
-	}
-	return nil, fmt.Errorf("no document at %s", url)
-}
 
 type clock struct {
 	mu sync.Mutex
@@ -90,21 +60,10 @@ func TestLifecycle(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := b.DSN(t)
-			db, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
 			clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
-			kek := make([]byte, 32)
-			rand.Read(kek)
-			sealer, _ := keys.NewSealer(kek)
-			l, _ := jsonld.NewLoader()
-			canon := jsonld.NewCanonicalizer(l, jsonld.DefaultLimits)
-			iss := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer, Canon: canon, BaseURL: base, Now: clk.Now})
-			schemas, _ := badges.NewSchemas()
-			verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: docs{iss}})
+			dsn := b.DSN(t)
+			it := issuingtest.New(t, dsn, issuingtest.Config{BaseURL: base, Now: clk.Now})
+			db, iss, verifier := it.DB, it.Service, it.Verifier()
 			a := auth.NewService(db, clk.Now)
 
 			users := map[string]string{}
@@ -115,18 +74,11 @@ func TestLifecycle(t *testing.T) {
 				}
 				users[who] = u.ID
 			}
-			if _, err := iss.CreateIssuer(ctx, "t", issuing.IssuerInput{Slug: "ac-lyon", Name: "Académie de Lyon", URL: "https://www.ac-lyon.fr"}); err != nil {
-				t.Fatal(err)
-			}
+			it.Issuer(t, "ac-lyon", "Académie de Lyon")
 			if err := db.SetMembership(ctx, auth.Membership{UserID: users["ana"], Issuer: "ac-lyon", Role: auth.RoleTrainer}); err != nil {
 				t.Fatal(err)
 			}
-			var spec issuing.AchievementSpec
-			json.Unmarshal([]byte(`{"name":"Coopérer","description":"d","achievementType":"Competency","criteria":{"narrative":"n"}}`), &spec)
-			ach, err := iss.CreateAchievement(ctx, "t", "ac-lyon", spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ach := it.Achievement(t, "ac-lyon", "Coopérer")
 			p, err := iss.Prepare(ctx, issuing.AwardRequest{Achievement: ach.ID, Recipients: []issuing.RecipientInput{
 				{Email: "ana@example.org", Name: "Ana Lefèvre"}, {Email: "ben@example.org", Name: "Ben"}}})
 			if err != nil {

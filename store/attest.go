@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/insigne/insigne/attest"
+	"github.com/insigne/insigne/issuing"
 )
 
 var _ attest.Store = (*DB)(nil)
@@ -24,8 +25,16 @@ func attestNotFound(err error, what string) error {
 const attestationCols = "id, code, issuer, credential_id, learner_email, learner_name, batch_id, batch_row, fields, pdf_sha256, pdf_size, created_by, created_at"
 
 // CreateAttestations implements attest.Store.
-func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, p *attest.BatchProgress) error {
+func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, creds []issuing.Credential, audit []issuing.AuditEntry, p *attest.BatchProgress) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertCredentials(ctx, tx, creds); err != nil {
+			return err
+		}
+		for _, a := range audit {
+			if err := s.audit(ctx, tx, a); err != nil {
+				return err
+			}
+		}
 		for start := 0; start < len(as); start += 100 {
 			end := min(start+100, len(as))
 			var b strings.Builder

@@ -28,7 +28,7 @@ func TestAttestations(t *testing.T) {
 		if err := db.InsertCredentials(ctx, []issuing.Credential{cred("c1", "ac-lyon", "a1", 1), cred("c2", "ac-lyon", "a1", 2), cred("c3", "ac-lyon", "a1", 3)}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t1", "AAAA2222BB", "c1")}, nil); err != nil {
+		if err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t1", "AAAA2222BB", "c1")}, nil, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		for name, get := range map[string]func() (*attest.Attestation, error){
@@ -56,14 +56,14 @@ func TestAttestations(t *testing.T) {
 		}
 		// A code taken twice, or a credential attested twice: nothing of
 		// the request is written.
-		err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t2", "CCCC2222DD", "c2"), attestation("t3", "AAAA2222BB", "c3")}, nil)
+		err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t2", "CCCC2222DD", "c2"), attestation("t3", "AAAA2222BB", "c3")}, nil, nil, nil)
 		if !errors.Is(err, attest.ErrConflict) {
 			t.Fatalf("duplicate code: %v", err)
 		}
 		if _, err := db.Attestation(ctx, "t2"); !errors.Is(err, attest.ErrNotFound) {
 			t.Errorf("half a failed insert was kept: %v", err)
 		}
-		if err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t4", "EEEE2222FF", "c1")}, nil); !errors.Is(err, attest.ErrConflict) {
+		if err := db.CreateAttestations(ctx, []attest.Attestation{attestation("t4", "EEEE2222FF", "c1")}, nil, nil, nil); !errors.Is(err, attest.ErrConflict) {
 			t.Errorf("credential attested twice: %v", err)
 		}
 	})
@@ -109,17 +109,17 @@ func TestAttestationBatches(t *testing.T) {
 		}
 		a1 := attestation("t1", "AAAA2222BB", "c1")
 		a1.BatchID, a1.BatchRow = "b1", 1
-		if err := db.CreateAttestations(ctx, []attest.Attestation{a1}, &attest.BatchProgress{BatchID: "b1", Done: 1}); err != nil {
+		if err := db.CreateAttestations(ctx, []attest.Attestation{a1}, nil, nil, &attest.BatchProgress{BatchID: "b1", Done: 1}); err != nil {
 			t.Fatal(err)
 		}
 		// The same row twice (a resumed chunk) is refused, progress unmoved.
 		a2 := attestation("t2", "CCCC2222DD", "c2")
 		a2.BatchID, a2.BatchRow = "b1", 1
-		if err := db.CreateAttestations(ctx, []attest.Attestation{a2}, &attest.BatchProgress{BatchID: "b1", Done: 1}); !errors.Is(err, attest.ErrConflict) {
+		if err := db.CreateAttestations(ctx, []attest.Attestation{a2}, nil, nil, &attest.BatchProgress{BatchID: "b1", Done: 1}); !errors.Is(err, attest.ErrConflict) {
 			t.Fatalf("same row twice: %v", err)
 		}
 		a2.BatchRow = 2
-		if err := db.CreateAttestations(ctx, []attest.Attestation{a2}, &attest.BatchProgress{BatchID: "b1", Done: 1, Errors: []attest.RowError{{Row: 3, Message: "x"}}, Finish: true}); err != nil {
+		if err := db.CreateAttestations(ctx, []attest.Attestation{a2}, nil, nil, &attest.BatchProgress{BatchID: "b1", Done: 1, Errors: []attest.RowError{{Row: 3, Message: "x"}}, Finish: true}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.Batch(ctx, "b1")

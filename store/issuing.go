@@ -199,8 +199,29 @@ func (s *DB) CreateAchievement(ctx context.Context, a issuing.Achievement, e iss
 		if err != nil {
 			return fmt.Errorf("store: create achievement: %w", err)
 		}
+		if a.Key != "" {
+			_, err := tx.ExecContext(ctx, s.q("INSERT INTO achievement_keys (issuer, key, achievement_id) VALUES (?, ?, ?)"), a.Issuer, a.Key, a.ID)
+			if isUnique(err) {
+				return fmt.Errorf("achievement key %q of %s: %w", a.Key, a.Issuer, issuing.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("store: create achievement key: %w", err)
+			}
+		}
 		return s.audit(ctx, tx, e)
 	})
+}
+
+// AchievementByKey implements issuing.Store.
+func (s *DB) AchievementByKey(ctx context.Context, issuer, key string) (*issuing.Achievement, error) {
+	a, err := scanAchievement(s.db.QueryRowContext(ctx, s.q(`SELECT a.id, a.version, a.issuer, a.data, a.created_at
+		FROM achievement_keys k JOIN achievements a ON a.id = k.achievement_id
+		WHERE k.issuer = ? AND k.key = ? ORDER BY a.version DESC LIMIT 1`), issuer, key))
+	if err != nil {
+		return nil, notFound(err, "achievement with key "+key)
+	}
+	a.Key = key
+	return a, nil
 }
 
 func scanAchievement(sc interface{ Scan(...any) error }) (*issuing.Achievement, error) {

@@ -10,8 +10,10 @@ package dataintegrity
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/insigne/insigne/internal/base58"
@@ -43,6 +45,26 @@ type Options struct {
 // already has proofs keeps them (a proof set): the new proof signs the
 // document without any of them.
 func Sign(c Canonicalizer, doc map[string]any, key ed25519.PrivateKey, opts Options) (map[string]any, error) {
+	s, err := NewSigner(c, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.Sign(doc)
+}
+
+// Signer signs many documents with one key and one proof configuration,
+// whose canonical form is computed once for each @context.
+type Signer struct {
+	c     Canonicalizer
+	key   ed25519.PrivateKey
+	proof map[string]any // without @context and proofValue
+
+	mu   sync.Mutex
+	cfgs map[string][]byte // @context as JSON → hash of the proof configuration
+}
+
+// NewSigner returns a Signer; see Sign.
+func NewSigner(c Canonicalizer, key ed25519.PrivateKey, opts Options) (*Signer, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, errors.New("dataintegrity: signing key is not an Ed25519 private key")
 	}
@@ -64,11 +86,33 @@ func Sign(c Canonicalizer, doc map[string]any, key ed25519.PrivateKey, opts Opti
 		"verificationMethod": opts.VerificationMethod,
 		"proofPurpose":       purpose,
 	}
-	data, err := hashData(c, doc, proof)
+	return &Signer{c: c, key: key, proof: proof, cfgs: map[string][]byte{}}, nil
+}
+
+// Sign signs doc as the function Sign does.
+func (s *Signer) Sign(doc map[string]any) (map[string]any, error) {
+	return s.SignCanonical(doc, "")
+}
+
+// SignCanonical is Sign for a document whose canonical N-Quads (without
+// its proofs) the caller already has; "" to have them computed.
+func (s *Signer) SignCanonical(doc map[string]any, docNQ string) (map[string]any, error) {
+	if docNQ == "" {
+		var err error
+		if docNQ, err = s.c.Canonicalize(unsecured(doc)); err != nil {
+			return nil, fmt.Errorf("dataintegrity: canonicalizing the document: %w", err)
+		}
+	}
+	ph, err := s.configHash(doc["@context"])
 	if err != nil {
 		return nil, err
 	}
-	proof["proofValue"] = "z" + base58.Encode(ed25519.Sign(key, data))
+	dh := sha256.Sum256([]byte(docNQ))
+	proof := make(map[string]any, len(s.proof)+1)
+	for k, v := range s.proof {
+		proof[k] = v
+	}
+	proof["proofValue"] = "z" + base58.Encode(ed25519.Sign(s.key, append(ph[:len(ph):len(ph)], dh[:]...)))
 
 	out := make(map[string]any, len(doc)+1)
 	for k, v := range doc {
@@ -76,6 +120,48 @@ func Sign(c Canonicalizer, doc map[string]any, key ed25519.PrivateKey, opts Opti
 	}
 	out["proof"] = append(Proofs(doc), proof)
 	return out, nil
+}
+
+// configHash is SHA-256 of the canonical proof configuration.
+func (s *Signer) configHash(ctx any) ([]byte, error) {
+	key, err := json.Marshal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dataintegrity: the document's @context: %w", err)
+	}
+	s.mu.Lock()
+	h, ok := s.cfgs[string(key)]
+	s.mu.Unlock()
+	if ok {
+		return h, nil
+	}
+	cfg := make(map[string]any, len(s.proof)+1)
+	for k, v := range s.proof {
+		cfg[k] = v
+	}
+	cfg["@context"] = ctx
+	nq, err := s.c.Canonicalize(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dataintegrity: canonicalizing the proof options: %w", err)
+	}
+	sum := sha256.Sum256([]byte(nq))
+	h = sum[:]
+	s.mu.Lock()
+	if len(s.cfgs) < 16 {
+		s.cfgs[string(key)] = h
+	}
+	s.mu.Unlock()
+	return h, nil
+}
+
+// unsecured is doc without its proofs.
+func unsecured(doc map[string]any) map[string]any {
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if k != "proof" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Proofs returns the document's proofs as a list, whether "proof" holds one
