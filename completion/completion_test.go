@@ -569,8 +569,8 @@ func TestRecordForAppliesOnlyTheSendersIssuers(t *testing.T) {
 func TestDeletedMappingAwardsNothingMore(t *testing.T) {
 	each(t, -1, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		f.issuer(t, "ac-lyon")
-		ach := f.achievement(t, "ac-lyon", "Cours", nil)
+		f.Issuer(t, "ac-lyon", "Académie ac-lyon")
+		ach := f.Achievement(t, "ac-lyon", "Cours").ID
 		m := f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
 		var cs []completion.Completion
 		for i := range 3 {
@@ -621,17 +621,17 @@ func TestDeletedMappingAwardsNothingMore(t *testing.T) {
 func TestRetryFailedAward(t *testing.T) {
 	each(t, 0, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
-		f.issuer(t, "ac-lyon")
-		f.issuer(t, "ac-nice")
-		ach := f.achievement(t, "ac-lyon", "Cours", nil)
+		f.Issuer(t, "ac-lyon", "Académie ac-lyon")
+		f.Issuer(t, "ac-nice", "Académie ac-nice")
+		ach := f.Achievement(t, "ac-lyon", "Cours").ID
 		f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
-		a, err := f.iss.Achievement(ctx, ach)
+		a, err := f.Service.Achievement(ctx, ach)
 		if err != nil {
 			t.Fatal(err)
 		}
 		spec, _ := a.Spec()
 		spec.RequireSecondAssessor = true
-		if _, err := f.iss.UpdateAchievement(ctx, "test", ach, spec); err != nil {
+		if _, err := f.Service.UpdateAchievement(ctx, "test", ach, spec); err != nil {
 			t.Fatal(err)
 		}
 		if res := f.record(t, []completion.Completion{learnerCompletion(1)}); len(res.Awarded) != 0 {
@@ -650,7 +650,7 @@ func TestRetryFailedAward(t *testing.T) {
 			t.Fatalf("retry while the cause remains: %+v %v", d, err)
 		}
 		spec.RequireSecondAssessor = false
-		if _, err := f.iss.UpdateAchievement(ctx, "test", ach, spec); err != nil {
+		if _, err := f.Service.UpdateAchievement(ctx, "test", ach, spec); err != nil {
 			t.Fatal(err)
 		}
 		d, err = f.svc.RetryAward(ctx, "test", "ac-lyon", id)
@@ -674,10 +674,10 @@ func TestRetryFailedAward(t *testing.T) {
 		gone := "00000000-0000-4000-8000-0000000000aa"
 		orphan := completion.Award{Learner: "x@example.org", AchievementID: ach, Issuer: "ac-lyon", CredentialID: "00000000-0000-4000-8000-0000000000bb",
 			State: completion.AwardPending, Reason: "mapping:" + gone, CreatedAt: time.Now()}
-		if err := f.db.Record(ctx, nil, func(tx completion.Tx) error { _, err := tx.InsertAwards(ctx, []completion.Award{orphan}); return err }); err != nil {
+		if err := f.DB.Record(ctx, nil, func(tx completion.Tx) error { _, err := tx.InsertAwards(ctx, []completion.Award{orphan}); return err }); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.db.FinishAwards(ctx, []string{orphan.CredentialID}, completion.AwardFailed, "boom", time.Now()); err != nil {
+		if err := f.DB.FinishAwards(ctx, []string{orphan.CredentialID}, completion.AwardFailed, "boom", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.RetryAward(ctx, "test", "ac-lyon", orphan.CredentialID); !errors.Is(err, issuing.ErrConflict) {
