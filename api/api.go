@@ -97,6 +97,8 @@ type Config struct {
 	// RateLimits limit each client address on the public and sign-in
 	// routes (api/ratelimit.go); the zero value limits nothing.
 	RateLimits RateLimits
+	// Now is the clock of the caches kept here; time.Now when nil.
+	Now func() time.Time
 }
 
 // Server holds what the handlers need.
@@ -130,6 +132,7 @@ type Server struct {
 	moodleTrusted moodle.Getter
 	att           *attest.Service
 	limits        *rateLimiter
+	shareVerdicts *verdictCache
 }
 
 // New returns the HTTP handler of the service.
@@ -152,6 +155,10 @@ func New(c Config) http.Handler {
 		s.moodleTrusted = fetch.New(fetch.Options{Timeout: 20 * time.Second, MaxBytes: 32 << 20, AllowPrivate: true})
 	}
 	s.limits = newRateLimiter(c.RateLimits)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	s.shareVerdicts = newVerdictCache(c.Now, shareVerdictTTL, shareVerdictMax)
 	if pages, err := web.New(); err != nil {
 		// The templates are embedded: a parse error is a bug to see at
 		// start-up; the API still serves.

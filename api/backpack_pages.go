@@ -215,9 +215,9 @@ func (s *Server) card(r *http.Request, it *backpack.Item) shareCard {
 		c.Issued = t.Format("02/01/2006")
 	}
 	if it.Format != backpack.FormatOB2 && s.verifier != nil && len(payload) > 0 {
-		if rep, err := s.verifier.Verify(r.Context(), payload, badges.Options{}); err == nil {
-			c.Verdict = string(rep.Verdict)
-			checked = time.Now()
+		if v, ok := s.sharedVerdict(r.Context(), it.Status, payload); ok {
+			c.Verdict = string(v.verdict)
+			checked = v.at
 			if it.Kind == backpack.KindIssued && it.Status != "" {
 				c.Verdict = string(badges.Invalid)
 			}

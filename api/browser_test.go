@@ -458,7 +458,20 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(admin.text(".list-cards"), "Parcours coopération") {
 		t.Fatalf("parcours not listed: %s", admin.text("main"))
 	}
+	// A badge that waits for a second assessor cannot be awarded by a
+	// completion: the rules page lists it as failed, with a retry button.
+	strict := achievementSpec("Évaluation certificative")
+	strict["requireSecondAssessor"] = true
+	strictURL, _ := ts.must(t, 201, "POST", "/api/v1/issuers/ac-lyon/achievements", req{Bearer: ts.Root, JSON: strict}).obj(t)["id"].(string)
+	ts.must(t, 201, "POST", "/api/v1/mappings", req{Bearer: ts.Root, JSON: map[string]any{"kind": "moodle-course", "activity": "77", "achievement": strictURL}})
+	ts.must(t, 200, "POST", "/api/v1/completions", req{Bearer: ts.Root, JSON: []map[string]any{{"learner": map[string]string{"email": "claire.durand@ac-lyon.fr"},
+		"activity": map[string]string{"moodleCourseId": "77", "name": "Évaluation certificative"}, "completed": true, "at": "2026-11-20T14:00:00Z"}}})
 	admin.auditBoth("rules", "/manage/ac-lyon/rules")
+	admin.open("/manage/ac-lyon/rules")
+	admin.submit(`form[action^="/manage/ac-lyon/completion-awards/"] button[type=submit]`)
+	if !strings.Contains(admin.text(".alert"), "toujours pas") || !strings.Contains(admin.text("main"), "claire.durand@ac-lyon.fr") {
+		t.Errorf("after retrying a failed award: %s", admin.text("main"))
+	}
 	admin.open("/manage/ac-lyon/lms")
 	admin.do(chromedp.SendKeys(chromedp.ID("name"), "Magistère Lyon"))
 	admin.submit(`form[action="/manage/ac-lyon/lms"] button[type=submit]`)

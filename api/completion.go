@@ -29,6 +29,7 @@ func (s *Server) completionRoutes(r *mux.Router) {
 	r.HandleFunc("/api/v1/parcours/{id}", s.authed(s.getParcours)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/parcours/{id}", s.authed(s.deleteParcours)).Methods(http.MethodDelete)
 	r.HandleFunc("/api/v1/learners/{email}/parcours", s.authed(s.learnerParcours)).Methods(http.MethodGet)
+	s.completionAwardRoutes(r)
 }
 
 // decodeCompletions reads a JSON array of completions, or an object

@@ -513,6 +513,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Framework", frameworkJSON{}, nil},
 		{"CompetencyAwardRequest", competencyAwardRequest{}, nil},
 		{"PendingAward", pendingJSON{}, nil},
+		{"CompletionAward", completionAwardJSON{}, nil},
 		{"Learner", competency.Learner{}, nil},
 		{"CompetencyProfile", competency.Profile{}, nil},
 		{"ProfileFramework", competency.ProfileFramework{}, nil},

@@ -23,6 +23,7 @@ func (s *Server) rulesPages(r *mux.Router) {
 		r.HandleFunc(m+"/mappings/{id}/delete", s.issuerPage(auth.RoleAdmin, s.mappingDelete)).Methods(http.MethodPost)
 		r.HandleFunc(m+"/parcours", s.issuerPage(auth.RoleAdmin, s.parcoursSubmit)).Methods(http.MethodPost)
 		r.HandleFunc(m+"/parcours/{id}/delete", s.issuerPage(auth.RoleAdmin, s.parcoursDelete)).Methods(http.MethodPost)
+		r.HandleFunc(m+"/completion-awards/{id}/retry", s.issuerPage(auth.RoleAdmin, s.failedAwardRetry)).Methods(http.MethodPost)
 		r.HandleFunc("/backpack/parcours", s.page(s.parcoursProgressPage)).Methods(http.MethodGet)
 	}
 	if s.xapi != nil {
@@ -81,7 +82,13 @@ func (s *Server) renderRules(ir *issuerReq, status int, msg, field string) {
 	for _, k := range completion.Kinds {
 		kinds = append(kinds, web.Link{Href: k, Label: ir.t("rules.kind." + k)})
 	}
-	page := s.issuerLayout(ir, ir.t("manage.rules"), map[string]any{"Mappings": mv, "Parcours": pv, "Achievements": opts, "Kinds": kinds})
+	failed, failedTotal, err := s.failedAwards(ir, names)
+	if err != nil {
+		s.pageFail(ir.pageReq, err)
+		return
+	}
+	page := s.issuerLayout(ir, ir.t("manage.rules"), map[string]any{"Mappings": mv, "Parcours": pv, "Achievements": opts, "Kinds": kinds,
+		"Failed": failed, "FailedTotal": failedTotal})
 	page.Error, page.ErrorField = msg, field
 	s.render(ir.pageReq, status, "rules", page)
 }

@@ -41,6 +41,8 @@ type Record struct {
 	CreatedAt time.Time
 	// Owner is the issuer whose administrator imported the first version
 	// ("" for the official frameworks and the operator's imports).
+	// Frameworks imported before owners were recorded got their first
+	// importer's issuer from migration 0018, when it names one.
 	Owner string
 	Data  []byte
 }

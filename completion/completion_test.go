@@ -561,3 +561,130 @@ func TestRecordForAppliesOnlyTheSendersIssuers(t *testing.T) {
 		t.Fatal("a completion sent for ac-lyon awarded ac-nice's badge")
 	}
 }
+
+// A mapping deleted before the worker issued what it decided awards
+// nothing more: its pending awards are cancelled with the reason, no
+// credential is issued, and a later decision through another mapping
+// replaces the cancelled one.
+func TestDeletedMappingAwardsNothingMore(t *testing.T) {
+	each(t, -1, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.Issuer(t, "ac-lyon", "Académie ac-lyon")
+		ach := f.Achievement(t, "ac-lyon", "Cours").ID
+		m := f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
+		var cs []completion.Completion
+		for i := range 3 {
+			cs = append(cs, learnerCompletion(i))
+		}
+		if res := f.record(t, cs); res.Pending != 3 {
+			t.Fatalf("deferred: %+v", res)
+		}
+		if err := f.svc.DeleteMapping(ctx, "test", m); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.svc.IssuePending(ctx); err != nil || n != 0 {
+			t.Fatalf("worker after the deletion: %d %v", n, err)
+		}
+		if n := len(f.credentials(t, ach)); n != 0 {
+			t.Fatalf("%d credentials issued by a deleted mapping", n)
+		}
+		list, total, err := f.svc.IssuerAwards(ctx, "ac-lyon", completion.AwardCancelled, 0, 0)
+		if err != nil || total != 3 || len(list) != 3 {
+			t.Fatalf("cancelled awards: %d %v", total, err)
+		}
+		for _, d := range list {
+			if d.Error != completion.RuleGone("mapping", m.ID) || !strings.Contains(d.Activity, course) {
+				t.Fatalf("cancelled award %+v", d)
+			}
+		}
+		// The same badge through another mapping, for learner 0.
+		f.mapping(t, completion.MappingInput{Activity: "NUM-2027", Kind: completion.KindCourseShortName, Achievement: ach})
+		c := learnerCompletion(0)
+		c.Activity = completion.Activity{CourseShortName: "NUM-2027"}
+		if res := f.record(t, []completion.Completion{c}); res.Pending != 1 {
+			t.Fatalf("decision after the cancellation: %+v", res)
+		}
+		if n, err := f.svc.IssuePending(ctx); err != nil || n != 1 {
+			t.Fatalf("worker: %d %v", n, err)
+		}
+		creds := f.credentials(t, ach)
+		if len(creds) != 1 || creds[0].RecipientEmail != "enseignant00@ac-lyon.fr" {
+			t.Fatalf("credentials %+v", creds)
+		}
+		f.verify(t, creds[0])
+	})
+}
+
+// A failed award is listed for its issuer with the reason, and retried:
+// failed again while the cause remains, issued once it is gone; an award
+// whose mapping no longer exists is cancelled instead.
+func TestRetryFailedAward(t *testing.T) {
+	each(t, 0, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.Issuer(t, "ac-lyon", "Académie ac-lyon")
+		f.Issuer(t, "ac-nice", "Académie ac-nice")
+		ach := f.Achievement(t, "ac-lyon", "Cours").ID
+		f.mapping(t, completion.MappingInput{Activity: course, Achievement: ach})
+		a, err := f.Service.Achievement(ctx, ach)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, _ := a.Spec()
+		spec.RequireSecondAssessor = true
+		if _, err := f.Service.UpdateAchievement(ctx, "test", ach, spec); err != nil {
+			t.Fatal(err)
+		}
+		if res := f.record(t, []completion.Completion{learnerCompletion(1)}); len(res.Awarded) != 0 {
+			t.Fatalf("awarded without the second assessor: %+v", res)
+		}
+		failed, total, err := f.svc.IssuerAwards(ctx, "ac-lyon", completion.AwardFailed, 10, 0)
+		if err != nil || total != 1 || !strings.Contains(failed[0].Error, "second assessor") || failed[0].Learner != "enseignant01@ac-lyon.fr" {
+			t.Fatalf("failed awards: %+v %d %v", failed, total, err)
+		}
+		id := failed[0].CredentialID
+		if _, err := f.svc.RetryAward(ctx, "test", "ac-nice", id); !errors.Is(err, issuing.ErrNotFound) {
+			t.Fatalf("another issuer retried it: %v", err)
+		}
+		d, err := f.svc.RetryAward(ctx, "test", "ac-lyon", id)
+		if err != nil || d.State != completion.AwardFailed || !strings.Contains(d.Error, "second assessor") {
+			t.Fatalf("retry while the cause remains: %+v %v", d, err)
+		}
+		spec.RequireSecondAssessor = false
+		if _, err := f.Service.UpdateAchievement(ctx, "test", ach, spec); err != nil {
+			t.Fatal(err)
+		}
+		d, err = f.svc.RetryAward(ctx, "test", "ac-lyon", id)
+		if err != nil || d.State != completion.AwardIssued || d.Error != "" {
+			t.Fatalf("retry: %+v %v", d, err)
+		}
+		creds := f.credentials(t, ach)
+		if len(creds) != 1 || creds[0].ID != id {
+			t.Fatalf("credentials after the retry: %+v", creds)
+		}
+		f.verify(t, creds[0])
+		if _, err := f.svc.RetryAward(ctx, "test", "ac-lyon", id); !errors.Is(err, issuing.ErrConflict) {
+			t.Fatalf("retrying an issued award: %v", err)
+		}
+		if _, _, err := f.svc.IssuerAwards(ctx, "ac-lyon", "lost", 10, 0); err == nil {
+			t.Fatal("an unknown state was accepted")
+		}
+
+		// A failed award whose mapping went before deletions cancelled
+		// (as it was before they did).
+		gone := "00000000-0000-4000-8000-0000000000aa"
+		orphan := completion.Award{Learner: "x@example.org", AchievementID: ach, Issuer: "ac-lyon", CredentialID: "00000000-0000-4000-8000-0000000000bb",
+			State: completion.AwardPending, Reason: "mapping:" + gone, CreatedAt: time.Now()}
+		if err := f.DB.Record(ctx, nil, func(tx completion.Tx) error { _, err := tx.InsertAwards(ctx, []completion.Award{orphan}); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.DB.FinishAwards(ctx, []string{orphan.CredentialID}, completion.AwardFailed, "boom", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RetryAward(ctx, "test", "ac-lyon", orphan.CredentialID); !errors.Is(err, issuing.ErrConflict) {
+			t.Fatalf("retrying an award of a deleted mapping: %v", err)
+		}
+		if d, _ := f.svc.IssuerAward(ctx, "ac-lyon", orphan.CredentialID); d.State != completion.AwardCancelled || d.Error != completion.RuleGone("mapping", gone) {
+			t.Fatalf("award of a deleted mapping: %+v", d)
+		}
+	})
+}

@@ -141,6 +141,10 @@ const (
 	AwardPending = "pending" // decided, not issued yet
 	AwardIssued  = "issued"
 	AwardFailed  = "failed" // cannot be issued (the achievement is gone…); kept for the record
+	// AwardCancelled: the mapping or parcours that decided it was deleted
+	// before it was issued; Error says so. A later decision for the same
+	// learner and achievement replaces it.
+	AwardCancelled = "cancelled"
 )
 
 // Award is a decision to award an achievement to a learner, taken at most
@@ -197,6 +201,9 @@ type Store interface {
 	Mappings(ctx context.Context, issuer string) ([]Mapping, error)
 	// MappingsFor returns the mappings whose value is one of values.
 	MappingsFor(ctx context.Context, values []string) ([]Mapping, error)
+	// DeleteMapping deletes a mapping and, in the same transaction,
+	// cancels the awards it decided that are not issued yet (pending or
+	// failed).
 	DeleteMapping(ctx context.Context, id string, a issuing.AuditEntry) error
 
 	// CreateParcours stores a parcours; ErrConflict when its achievement
@@ -205,6 +212,7 @@ type Store interface {
 	Parcours(ctx context.Context, id string) (*Parcours, error)
 	// ParcoursList lists an issuer's parcours ("" for all), oldest first.
 	ParcoursList(ctx context.Context, issuer string) ([]Parcours, error)
+	// DeleteParcours is DeleteMapping for a parcours.
 	DeleteParcours(ctx context.Context, id string, a issuing.AuditEntry) error
 
 	// Holdings returns which of achievements the learners hold.
@@ -226,6 +234,17 @@ type Store interface {
 	ReleaseAwards(ctx context.Context, credentialIDs []string, reason string) error
 	// ExistingCredentials returns which of ids are stored credentials.
 	ExistingCredentials(ctx context.Context, ids []string) ([]string, error)
+
+	// IssuerAwards lists an issuer's award decisions in state ("" for
+	// any), oldest first, from offset, at most limit, with the total.
+	IssuerAwards(ctx context.Context, issuer, state string, limit, offset int) ([]Decision, int, error)
+	// Award returns one award decision by its credential id.
+	Award(ctx context.Context, credentialID string) (*Decision, error)
+	// RetryAward makes a failed award pending again, its attempts counted
+	// from zero; ErrConflict when it is not failed.
+	RetryAward(ctx context.Context, credentialID string, a issuing.AuditEntry) error
+	// CancelAward cancels an award that is not issued, with a reason.
+	CancelAward(ctx context.Context, credentialID, reason string, a issuing.AuditEntry) error
 }
 
 // Tx is what a recording transaction does.
@@ -238,4 +257,9 @@ type Tx interface {
 	InsertAwards(ctx context.Context, as []Award) ([]bool, error)
 	// Holdings is Store.Holdings within the transaction.
 	AchievementHoldings(ctx context.Context, learners, achievements []string) ([]Holding, error)
+	// LiveRules tells which of the mappings and parcours (by id) still
+	// exist, as the Reason of the awards they decide ("mapping:{id}",
+	// "parcours:{id}"), and keeps them from being deleted until the
+	// transaction ends: a rule deleted meanwhile decides nothing.
+	LiveRules(ctx context.Context, mappings, parcours []string) (map[string]bool, error)
 }

@@ -98,7 +98,11 @@ func (s *Service) Mappings(ctx context.Context, issuer string) ([]Mapping, error
 	return s.store.Mappings(ctx, issuer)
 }
 
-// DeleteMapping removes a mapping; awards it already decided stay.
+// DeleteMapping removes a mapping. The awards it decided that are not
+// issued yet are cancelled with a reason, in the same transaction:
+// whoever deletes a mapping expects it to award nothing more. Issued ones
+// stay (revoking is another decision); an award the worker was signing
+// at that very moment is issued and recorded as such.
 func (s *Service) DeleteMapping(ctx context.Context, actor string, m *Mapping) error {
 	return s.store.DeleteMapping(ctx, m.ID, issuing.AuditEntry{At: s.now(), Actor: actor, Action: "mapping.delete", Issuer: m.Issuer, Target: m.ID})
 }
@@ -160,7 +164,8 @@ func (s *Service) ParcoursList(ctx context.Context, issuer string) ([]Parcours, 
 	return s.store.ParcoursList(ctx, issuer)
 }
 
-// DeleteParcours removes a parcours; its awards already decided stay.
+// DeleteParcours removes a parcours; as DeleteMapping, the awards it
+// decided that are not issued yet are cancelled.
 func (s *Service) DeleteParcours(ctx context.Context, actor string, p *Parcours) error {
 	return s.store.DeleteParcours(ctx, p.ID, issuing.AuditEntry{At: s.now(), Actor: actor, Action: "parcours.delete", Issuer: p.Issuer, Target: p.ID})
 }

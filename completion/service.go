@@ -298,6 +298,9 @@ func (s *Service) recordChunk(ctx context.Context, r *rules, cs []Stored) ([]Awa
 				}
 			}
 		}
+		if cands, err = liveOnly(ctx, tx, cands); err != nil {
+			return err
+		}
 		frontier, err := insertNew(ctx, tx, cands)
 		if err != nil {
 			return err
@@ -305,6 +308,9 @@ func (s *Service) recordChunk(ctx context.Context, r *rules, cs []Stored) ([]Awa
 		decided = append(decided, frontier...)
 		for depth := 0; len(frontier) > 0 && depth < parcoursDepth; depth++ {
 			next, err := s.parcoursEarned(ctx, tx, r, frontier, names)
+			if err == nil {
+				next, err = liveOnly(ctx, tx, next)
+			}
 			if err != nil {
 				return err
 			}

@@ -172,10 +172,13 @@ func (t *recordTx) InsertCompletions(ctx context.Context, cs []completion.Stored
 	return out, nil
 }
 
-// InsertAwards implements completion.Tx.
+// InsertAwards implements completion.Tx. A cancelled award (its rule was
+// deleted before it was issued) gives way to the new decision.
 func (t *recordTx) InsertAwards(ctx context.Context, as []completion.Award) ([]bool, error) {
 	got := map[string]bool{}
-	err := inChunks(as, 200, func(part []completion.Award) error {
+	// One statement may not upsert the same row twice: the first decision
+	// for a (learner, achievement) is the one tried.
+	err := inChunks(firstPerPair(as), 200, func(part []completion.Award) error {
 		args := make([]any, 0, len(part)*10)
 		vals := make([]string, len(part))
 		for i, a := range part {
@@ -190,7 +193,7 @@ func (t *recordTx) InsertAwards(ctx context.Context, as []completion.Award) ([]b
 			args = append(args, a.Learner, a.AchievementID, a.Issuer, a.CredentialID, a.State, a.Reason, a.CompletionKey, a.Name, string(ev), micros(a.CreatedAt))
 		}
 		err := t.s.returning(ctx, t.tx, `INSERT INTO completion_awards (learner, achievement_id, issuer, credential_id, state, reason, completion_key, name, evidence, created_at)
-			VALUES `+strings.Join(vals, ", ")+" ON CONFLICT DO NOTHING RETURNING credential_id", args, got)
+			VALUES `+strings.Join(vals, ", ")+" ON CONFLICT (learner, achievement_id) DO UPDATE SET "+replaceCancelled+" RETURNING credential_id", args, got)
 		if err != nil {
 			return fmt.Errorf("store: insert awards: %w", err)
 		}
@@ -382,7 +385,7 @@ func (s *DB) DeleteMapping(ctx context.Context, id string, a issuing.AuditEntry)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("mapping %s: %w", id, issuing.ErrNotFound)
 		}
-		return s.audit(ctx, tx, a)
+		return s.cancelRuleAwards(ctx, tx, "mapping", id, a)
 	})
 }
 
@@ -485,7 +488,7 @@ func (s *DB) DeleteParcours(ctx context.Context, id string, a issuing.AuditEntry
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("parcours %s: %w", id, issuing.ErrNotFound)
 		}
-		return s.audit(ctx, tx, a)
+		return s.cancelRuleAwards(ctx, tx, "parcours", id, a)
 	})
 }
 
@@ -563,12 +566,18 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 }
 
 func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ...any) error {
+	return s.updateAwardsWhere(ctx, ids, set, "", args...)
+}
+
+// updateAwardsWhere is updateAwards for the awards that also meet cond
+// (SQL ending in AND).
+func (s *DB) updateAwardsWhere(ctx context.Context, ids []string, set, cond string, args ...any) error {
 	return inChunks(ids, 500, func(part []string) error {
 		a := slices.Clone(args)
 		for _, id := range part {
 			a = append(a, id)
 		}
-		_, err := s.db.ExecContext(ctx, s.q("UPDATE completion_awards SET "+set+" WHERE credential_id IN ("+marks(len(part))+")"), a...)
+		_, err := s.db.ExecContext(ctx, s.q("UPDATE completion_awards SET "+set+" WHERE "+cond+"credential_id IN ("+marks(len(part))+")"), a...)
 		if err != nil {
 			return fmt.Errorf("store: update awards: %w", err)
 		}
@@ -576,17 +585,22 @@ func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ..
 	})
 }
 
-// FinishAwards implements completion.Store.
+// FinishAwards implements completion.Store. An award cancelled while it
+// was being issued is noted issued when it was (its credential exists),
+// and stays cancelled when it failed.
 func (s *DB) FinishAwards(ctx context.Context, ids []string, state, reason string, at time.Time) error {
 	if state != completion.AwardIssued && state != completion.AwardFailed {
 		return errors.New("store: finish awards: state must be issued or failed")
+	}
+	if state == completion.AwardFailed {
+		return s.updateAwardsWhere(ctx, ids, "state = ?, error = ?, issued_at = ?", onlyPending, state, reason, micros(at))
 	}
 	return s.updateAwards(ctx, ids, "state = ?, error = ?, issued_at = ?", state, reason, micros(at))
 }
 
 // ReleaseAwards implements completion.Store.
 func (s *DB) ReleaseAwards(ctx context.Context, ids []string, reason string) error {
-	return s.updateAwards(ctx, ids, "attempts = attempts + 1, error = ?", reason)
+	return s.updateAwardsWhere(ctx, ids, "attempts = attempts + 1, error = ?", onlyPending, reason)
 }
 
 // ExistingCredentials implements completion.Store.
