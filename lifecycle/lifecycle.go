@@ -146,10 +146,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if when.Before(now.Add(s.c.Notice)) {
 				when = now.Add(s.c.Notice)
 			}
-			if err := s.notify(ctx, a, StepSuspend, when); err != nil {
+			sent, err := s.notify(ctx, a, StepSuspend, when)
+			if err != nil {
 				return r, err
 			}
-			r.SuspendNotices++
+			if sent {
+				r.SuspendNotices++
+			}
 		case !a.NoticeAt.After(now.Add(-s.c.Notice)) && a.LastActive.Before(now.Add(-s.c.SuspendAfter)):
 			ok, err := s.c.Store.SuspendAccount(ctx, a.ID, a.LastActive, now, issuing.AuditEntry{At: now, Actor: "system", Action: "account.suspend",
 				Target: a.ID, Detail: fmt.Sprintf("inactive since %s", a.LastActive.UTC().Format(time.DateOnly))})
@@ -173,10 +176,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if when.Before(now.Add(s.c.Notice)) {
 				when = now.Add(s.c.Notice)
 			}
-			if err := s.notify(ctx, a, StepDelete, when); err != nil {
+			sent, err := s.notify(ctx, a, StepDelete, when)
+			if err != nil {
 				return r, err
 			}
-			r.DeleteNotices++
+			if sent {
+				r.DeleteNotices++
+			}
 		case !a.NoticeAt.After(now.Add(-s.c.Notice)) && a.SuspendedAt.Before(now.Add(-s.c.DeleteAfter)):
 			d, err := s.c.Store.DeleteAccount(ctx, a.ID, issuing.AuditEntry{At: now, Actor: "system", Action: "account.delete",
 				Target: a.ID, Detail: fmt.Sprintf("suspended since %s", a.SuspendedAt.UTC().Format(time.DateOnly))})
@@ -195,8 +201,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 }
 
 // notify sends the notice of step (due at when) and records it; a notice
-// that cannot be sent is retried at the next sweep and the step waits.
-func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.Time) error {
+// that cannot be sent is retried at the next sweep and the step waits
+// (sent is false).
+func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.Time) (sent bool, err error) {
 	date := when.UTC().Format("02/01/2006")
 	var subject, body string
 	if step == StepSuspend {
@@ -213,14 +220,17 @@ func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.
 	if s.c.Mailer != nil && a.Email != "" {
 		if err := s.c.Mailer.Send(ctx, a.Email, subject, body); err != nil {
 			s.c.Log.WarnContext(ctx, "account notice not sent", "user", a.ID, "step", step, "err", err)
-			return nil
+			return false, nil
 		}
 	} else {
 		// No SMTP, or no address: the notice goes to the log (without
 		// the address, which is personal data).
 		s.c.Log.InfoContext(ctx, "account notice", "user", a.ID, "step", step, "due", when.UTC().Format(time.RFC3339), "has_email", a.Email != "", "subject", subject)
 	}
-	return s.c.Store.MarkNotice(ctx, a.ID, step, s.c.Now())
+	if err := s.c.Store.MarkNotice(ctx, a.ID, step, s.c.Now()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Reinstate lifts the suspension of the account with this e-mail address.
