@@ -155,3 +155,32 @@ func (s *Server) administered(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	return slug, true
 }
+
+// peopleRoutes: the right to erasure, exercised by the root on request.
+func (s *Server) peopleRoutes(r *mux.Router) {
+	r.HandleFunc("/api/v1/people/{email}", s.authed(s.deletePerson)).Methods(http.MethodDelete)
+}
+
+// deletePerson answers DELETE /api/v1/people/{email}: the person's
+// account (if any) and personal data go, as when the lifecycle deletes
+// an account; their credentials stay verifiable through their status.
+// Root only: the request comes from the person through the data
+// protection officer, not from an issuer.
+func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !p.Root {
+		writeError(w, http.StatusForbidden, "forbidden", "only the root account deletes a person", "")
+		return
+	}
+	d, err := s.lifecycle.Delete(r.Context(), actor(p), mux.Vars(r)["email"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	removed := map[string]int64{}
+	for k, n := range d.Removed {
+		if n > 0 {
+			removed[k] = n
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": d.UserID, "removed": removed, "evidence": len(d.Evidence)})
+}

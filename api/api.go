@@ -23,6 +23,7 @@ import (
 	"github.com/insigne/insigne/completion/xapi"
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/issuing"
+	"github.com/insigne/insigne/lifecycle"
 	"github.com/insigne/insigne/oauth"
 	"github.com/insigne/insigne/web"
 )
@@ -94,6 +95,9 @@ type Config struct {
 	// Attest, when set, serves training attestations and the
 	// verification pages for HR (/verify, /v/{code}).
 	Attest *attest.Service
+	// Lifecycle, when set with Auth, lets the root delete a person on
+	// request (DELETE /api/v1/people/{email}).
+	Lifecycle *lifecycle.Sweeper
 	// RateLimits limit each client address on the public and sign-in
 	// routes (api/ratelimit.go); the zero value limits nothing.
 	RateLimits RateLimits
@@ -133,6 +137,7 @@ type Server struct {
 	att           *attest.Service
 	limits        *rateLimiter
 	shareVerdicts *verdictCache
+	lifecycle     *lifecycle.Sweeper
 }
 
 // New returns the HTTP handler of the service.
@@ -147,7 +152,7 @@ func New(c Config) http.Handler {
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
 		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions, att: c.Attest}
 	s.metrics = newMetrics(c.Registry)
-	s.baseURL, s.rec = c.BaseURL, c.Recorder
+	s.baseURL, s.rec, s.lifecycle = c.BaseURL, c.Recorder, c.Lifecycle
 	if c.Statements != nil {
 		s.xapi = xapi.NewService(c.Statements, c.Recorder, c.BaseURL, time.Now)
 		s.moodleAllowed = c.MoodleBaseURLs
@@ -198,6 +203,9 @@ func New(c Config) http.Handler {
 		}
 		if s.completions != nil {
 			s.completionRoutes(r)
+		}
+		if s.lifecycle != nil {
+			s.peopleRoutes(r)
 		}
 		if s.xapi != nil {
 			s.xapiRoutes(r)

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/fetch"
 	"github.com/insigne/insigne/interop"
+	"github.com/insigne/insigne/lifecycle"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -51,6 +54,28 @@ type bpServer struct {
 	Anne, Bob  string // user ids
 	AnneS, BoS *session
 	Ach        string // an achievement of issuer ac-lyon
+	// Removed records the evidence files the lifecycle removed.
+	Removed *removedBlobs
+}
+
+// removedBlobs is a lifecycle.Blobs that keeps what it was asked to
+// remove.
+type removedBlobs struct {
+	mu  sync.Mutex
+	sha []string
+}
+
+func (r *removedBlobs) Remove(_ context.Context, sha string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sha = append(r.sha, sha)
+	return nil
+}
+
+func (r *removedBlobs) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sha)
 }
 
 // selfDocs lets the verifier read the test server's own documents
@@ -76,7 +101,7 @@ func (d selfDocs) FetchDocument(ctx context.Context, u, accept string) ([]byte, 
 
 func newBPServer(t *testing.T, dsn string, opts ...func(*backpack.Config)) *bpServer {
 	t.Helper()
-	b := &bpServer{Mail: newSMTPSink(t), Tokens: mapTokens{}}
+	b := &bpServer{Mail: newSMTPSink(t), Tokens: mapTokens{}, Removed: &removedBlobs{}}
 	ts := newTestServer(t, dsn, func(base string, c *api.Config) {
 		canon, schemas := shared(t)
 		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: selfDocs{base}})
@@ -90,6 +115,7 @@ func newBPServer(t *testing.T, dsn string, opts ...func(*backpack.Config)) *bpSe
 		}
 		b.BP = backpack.New(bc)
 		c.Backpack, c.OBTokens = b.BP, b.Tokens
+		c.Lifecycle = lifecycle.New(lifecycle.Config{Store: c.Idempotency.(*store.DB), Blobs: b.Removed})
 	})
 	b.testServer = ts
 	ctx := context.Background()

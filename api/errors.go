@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/internal/jsonfield"
 	"github.com/insigne/insigne/issuing"
 )
 
@@ -139,7 +140,7 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return &issuing.InputError{Field: jsonField(te.Field), Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
+		return &issuing.InputError{Field: jsonField(jsonfield.Path(te.Field)), Reason: fmt.Sprintf("wrong type: got a JSON %s, want %s", te.Value, goKind(te.Type.String()))}
 	case errors.As(err, &se):
 		return &issuing.InputError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
 	case errors.Is(err, io.EOF):

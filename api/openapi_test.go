@@ -364,6 +364,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	s.completionRoutes(r)
 	s.xapiRoutes(r)
 	s.attestRoutes(r)
+	s.peopleRoutes(r)
 
 	routed := map[string]bool{}
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -586,4 +587,42 @@ func oaJSONFields(t reflect.Type) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// TestOpenAPIDocumentsBackPressure checks the answers every route can
+// give whatever it does: 429 from the rate limiter (which sees every
+// request but the probes: a spent sign-in budget refuses any request with
+// credentials), 503 when the database does not answer (every route that
+// reads it: authentication alone does), both with Retry-After, and 507
+// where a file is written to disk.
+func TestOpenAPIDocumentsBackPressure(t *testing.T) {
+	d := loadOpenAPI(t)
+	probes := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	// Served from memory: nothing to wait for.
+	noDatabase := map[string]bool{"GET /healthz": true, "GET /metrics": true, "GET /api/v1/openapi.json": true,
+		"GET /ims/ob/v3p0/discovery": true, "GET /xapi/about": true}
+	disk := map[string]bool{"POST /api/v1/evidence": true}
+	retryAfter := func(where, code string, r map[string]any) {
+		h := d.resolve(t, oaObj(oaObj(r["headers"])["Retry-After"]))
+		if h == nil || oaObj(h["schema"])["type"] != "integer" {
+			t.Errorf("%s %s: no Retry-After header (integer seconds)", where, code)
+		}
+	}
+	d.operations(func(path, method string, op map[string]any) {
+		where := strings.ToUpper(method) + " " + path
+		responses := oaObj(op["responses"])
+		if r := responses["429"]; probes[where] != (r == nil) {
+			t.Errorf("%s: 429 documented %v, want %v", where, r != nil, !probes[where])
+		} else if r != nil {
+			retryAfter(where, "429", d.resolve(t, r))
+		}
+		if r := responses["503"]; noDatabase[where] != (r == nil) {
+			t.Errorf("%s: 503 documented %v, want %v", where, r != nil, !noDatabase[where])
+		} else if r != nil && where != "GET /readyz" {
+			retryAfter(where, "503", d.resolve(t, r))
+		}
+		if r := responses["507"]; disk[where] != (r != nil) {
+			t.Errorf("%s: 507 documented %v, want %v", where, r != nil, disk[where])
+		}
+	})
 }

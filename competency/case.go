@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/insigne/insigne/internal/jsonfield"
 )
 
 // CASE 1.0 CFPackage, as in the 1EdTech specification and OpenSALT's
@@ -447,7 +449,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return inputErr(fmt.Sprintf("byte %d", syn.Offset), "invalid JSON: %v", err)
 	case errors.As(err, &typ):
-		where := typ.Field
+		where := jsonfield.Path(typ.Field)
 		if where == "" {
 			where = "CFPackage"
 		}

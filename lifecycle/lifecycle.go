@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/insigne/insigne/issuing"
@@ -48,9 +50,28 @@ type Store interface {
 	SuspendAccount(ctx context.Context, userID string, lastActive, at time.Time, a issuing.AuditEntry) (bool, error)
 	// DeleteAccount removes the account and the personal data tied to it
 	// and to its addresses, with the audit entry, in one transaction.
-	DeleteAccount(ctx context.Context, userID string, a issuing.AuditEntry) error
+	DeleteAccount(ctx context.Context, userID string, a issuing.AuditEntry) (Deletion, error)
+	// DeletePerson does the same for the person with this address: their
+	// account when they have one, else what is kept under the address.
+	// issuing.ErrNotFound when nothing is kept about them,
+	// issuing.ErrConflict for the root account.
+	DeletePerson(ctx context.Context, email string, a issuing.AuditEntry) (Deletion, error)
 	// ReinstateAccount lifts a suspension (an administrator's decision).
 	ReinstateAccount(ctx context.Context, email string, at time.Time, a issuing.AuditEntry) error
+}
+
+// Deletion is what deleting a person removed.
+type Deletion struct {
+	UserID  string           // the account deleted; "" when the person had none
+	Removed map[string]int64 // rows deleted or blanked, by table
+	// Evidence lists the evidence files (SHA-256) that were the person's;
+	// their records are gone, and the Sweeper removes their bytes.
+	Evidence []string
+}
+
+// Blobs removes stored files (store.DiskBlobs is one).
+type Blobs interface {
+	Remove(ctx context.Context, sha string) error
 }
 
 // Mailer sends a plain-text e-mail (backpack.SMTP is one).
@@ -62,7 +83,9 @@ type Mailer interface {
 type Config struct {
 	Store Store
 	// Mailer sends the notices; nil writes them to the log instead.
-	Mailer       Mailer
+	Mailer Mailer
+	// Blobs, when set, removes the bytes of a deleted person's evidence.
+	Blobs        Blobs
 	SuspendAfter time.Duration // default 3 years
 	DeleteAfter  time.Duration // after the suspension; default 1 year
 	Notice       time.Duration // how long before each step; default 30 days
@@ -123,10 +146,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if when.Before(now.Add(s.c.Notice)) {
 				when = now.Add(s.c.Notice)
 			}
-			if err := s.notify(ctx, a, StepSuspend, when); err != nil {
+			sent, err := s.notify(ctx, a, StepSuspend, when)
+			if err != nil {
 				return r, err
 			}
-			r.SuspendNotices++
+			if sent {
+				r.SuspendNotices++
+			}
 		case !a.NoticeAt.After(now.Add(-s.c.Notice)) && a.LastActive.Before(now.Add(-s.c.SuspendAfter)):
 			ok, err := s.c.Store.SuspendAccount(ctx, a.ID, a.LastActive, now, issuing.AuditEntry{At: now, Actor: "system", Action: "account.suspend",
 				Target: a.ID, Detail: fmt.Sprintf("inactive since %s", a.LastActive.UTC().Format(time.DateOnly))})
@@ -150,15 +176,20 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if when.Before(now.Add(s.c.Notice)) {
 				when = now.Add(s.c.Notice)
 			}
-			if err := s.notify(ctx, a, StepDelete, when); err != nil {
+			sent, err := s.notify(ctx, a, StepDelete, when)
+			if err != nil {
 				return r, err
 			}
-			r.DeleteNotices++
+			if sent {
+				r.DeleteNotices++
+			}
 		case !a.NoticeAt.After(now.Add(-s.c.Notice)) && a.SuspendedAt.Before(now.Add(-s.c.DeleteAfter)):
-			if err := s.c.Store.DeleteAccount(ctx, a.ID, issuing.AuditEntry{At: now, Actor: "system", Action: "account.delete",
-				Target: a.ID, Detail: fmt.Sprintf("suspended since %s", a.SuspendedAt.UTC().Format(time.DateOnly))}); err != nil {
+			d, err := s.c.Store.DeleteAccount(ctx, a.ID, issuing.AuditEntry{At: now, Actor: "system", Action: "account.delete",
+				Target: a.ID, Detail: fmt.Sprintf("suspended since %s", a.SuspendedAt.UTC().Format(time.DateOnly))})
+			if err != nil {
 				return r, err
 			}
+			s.removeEvidence(ctx, d)
 			r.Deleted++
 		}
 	}
@@ -170,8 +201,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 }
 
 // notify sends the notice of step (due at when) and records it; a notice
-// that cannot be sent is retried at the next sweep and the step waits.
-func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.Time) error {
+// that cannot be sent is retried at the next sweep and the step waits
+// (sent is false).
+func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.Time) (sent bool, err error) {
 	date := when.UTC().Format("02/01/2006")
 	var subject, body string
 	if step == StepSuspend {
@@ -188,20 +220,57 @@ func (s *Sweeper) notify(ctx context.Context, a Account, step string, when time.
 	if s.c.Mailer != nil && a.Email != "" {
 		if err := s.c.Mailer.Send(ctx, a.Email, subject, body); err != nil {
 			s.c.Log.WarnContext(ctx, "account notice not sent", "user", a.ID, "step", step, "err", err)
-			return nil
+			return false, nil
 		}
 	} else {
 		// No SMTP, or no address: the notice goes to the log (without
 		// the address, which is personal data).
 		s.c.Log.InfoContext(ctx, "account notice", "user", a.ID, "step", step, "due", when.UTC().Format(time.RFC3339), "has_email", a.Email != "", "subject", subject)
 	}
-	return s.c.Store.MarkNotice(ctx, a.ID, step, s.c.Now())
+	if err := s.c.Store.MarkNotice(ctx, a.ID, step, s.c.Now()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Reinstate lifts the suspension of the account with this e-mail address.
 func (s *Sweeper) Reinstate(ctx context.Context, actor, email string) error {
 	now := s.c.Now()
 	return s.c.Store.ReinstateAccount(ctx, email, now, issuing.AuditEntry{At: now, Actor: actor, Action: "account.reinstate"})
+}
+
+// Delete erases a person on request (the right to erasure): their
+// account if they have one, with every address of it, or what is kept
+// under the address alone, as the lifecycle deletes an account. Their
+// credentials stay verifiable through their status. The audit entry
+// (account.erase) names the actor and the account id, never the address.
+func (s *Sweeper) Delete(ctx context.Context, actor, email string) (Deletion, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || !strings.Contains(email, "@") {
+		return Deletion{}, &issuing.InputError{Field: "email", Reason: "not an e-mail address"}
+	}
+	now := s.c.Now()
+	d, err := s.c.Store.DeletePerson(ctx, email, issuing.AuditEntry{At: now, Actor: actor, Action: "account.erase", Detail: "on request"})
+	if err != nil {
+		return d, err
+	}
+	s.removeEvidence(ctx, d)
+	s.c.Log.InfoContext(ctx, "person deleted on request", "actor", actor, "user", d.UserID, "evidence", len(d.Evidence))
+	return d, nil
+}
+
+// removeEvidence removes the bytes of the evidence files a deletion
+// released. Their records are already gone (nothing serves them); a file
+// left behind by an error is logged, by hash only.
+func (s *Sweeper) removeEvidence(ctx context.Context, d Deletion) {
+	if s.c.Blobs == nil {
+		return
+	}
+	for _, sha := range d.Evidence {
+		if err := s.c.Blobs.Remove(ctx, sha); err != nil {
+			s.c.Log.WarnContext(ctx, "evidence file of a deleted person not removed", "sha256", sha, "err", err)
+		}
+	}
 }
 
 // Run sweeps every interval until ctx ends.

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/insigne/insigne/issuing"
 	"github.com/insigne/insigne/issuing/issuingtest"
 	"github.com/insigne/insigne/lifecycle"
+	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
 
@@ -225,4 +227,107 @@ func rawDSN(name, dsn string) string {
 		return "file:" + dsn
 	}
 	return dsn
+}
+
+// flakyMailer fails while down, and keeps what it sent.
+type flakyMailer struct {
+	mu     sync.Mutex
+	down   bool
+	bodies map[string]string // subject → body
+}
+
+func (m *flakyMailer) Send(ctx context.Context, to, subject, body string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down {
+		return fmt.Errorf("smtp: connection refused")
+	}
+	m.bodies[to+"|"+subject] = body
+	return nil
+}
+
+func (m *flakyMailer) setDown(down bool) { m.mu.Lock(); m.down = down; m.mu.Unlock() }
+
+// TestNoStepWithoutItsNotice: while the notice cannot be sent, neither
+// the suspension nor the deletion happens, however late; once it is sent,
+// the step waits its full notice period, and the notice gives the date.
+func TestNoStepWithoutItsNotice(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+			u, err := db.CreateUser(ctx, auth.User{Email: "dora@example.org", Name: "Dora", CreatedAt: clk.Now(), LastSeen: clk.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mail := &flakyMailer{down: true, bodies: map[string]string{}}
+			sw := lifecycle.New(lifecycle.Config{Store: db, Mailer: mail, Now: clk.Now, BaseURL: base,
+				SuspendAfter: 3 * 365 * day, DeleteAfter: 365 * day, Notice: 30 * day})
+			sweep := func(want lifecycle.Result) {
+				t.Helper()
+				r, err := sw.Sweep(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r != want {
+					t.Fatalf("%s: sweep %+v, want %+v", clk.Now().Format(time.DateOnly), r, want)
+				}
+			}
+			suspended := func() bool {
+				t.Helper()
+				got, err := db.SuspendedAccounts(ctx, clk.Now().Add(time.Hour), 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(got) == 1 && got[0].ID == u.ID
+			}
+
+			clk.Add(3*365*day + 90*day) // long overdue, never announced
+			sweep(lifecycle.Result{})
+			clk.Add(40 * day)
+			sweep(lifecycle.Result{})
+			if suspended() {
+				t.Fatal("suspended without a notice")
+			}
+			mail.setDown(false)
+			sweep(lifecycle.Result{SuspendNotices: 1})
+			due := clk.Now().Add(30 * day).Format("02/01/2006")
+			if body := mail.bodies["dora@example.org|Votre compte Insigne va être suspendu"]; !strings.Contains(body, due) || !strings.Contains(body, base+"/signin") {
+				t.Fatalf("the suspension notice does not give the date %s and the way back: %q", due, body)
+			}
+			clk.Add(29 * day)
+			sweep(lifecycle.Result{})
+			clk.Add(day)
+			sweep(lifecycle.Result{Suspended: 1})
+			if !suspended() {
+				t.Fatal("not suspended after its notice")
+			}
+
+			// The deletion notice cannot be sent: no deletion.
+			mail.setDown(true)
+			clk.Add(365*day + 60*day)
+			sweep(lifecycle.Result{})
+			if !suspended() {
+				t.Fatal("deleted without a notice")
+			}
+			mail.setDown(false)
+			sweep(lifecycle.Result{DeleteNotices: 1})
+			due = clk.Now().Add(30 * day).Format("02/01/2006")
+			if body := mail.bodies["dora@example.org|Votre compte Insigne va être supprimé"]; !strings.Contains(body, due) {
+				t.Fatalf("the deletion notice does not give the date %s: %q", due, body)
+			}
+			clk.Add(29 * day)
+			sweep(lifecycle.Result{})
+			clk.Add(day)
+			sweep(lifecycle.Result{Deleted: 1})
+			if suspended() {
+				t.Fatal("still there after the deletion")
+			}
+		})
+	}
 }

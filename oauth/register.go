@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/insigne/insigne/auth"
+	"github.com/insigne/insigne/internal/jsonfield"
 )
 
 // Limits on registration metadata: generous for any real client, small
@@ -270,8 +271,8 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		if te.Field != "" {
-			return fmt.Sprintf("%s has the wrong type (a JSON %s)", te.Field, te.Value)
+		if f := jsonfield.Path(te.Field); f != "" {
+			return fmt.Sprintf("%s has the wrong type (a JSON %s)", f, te.Value)
 		}
 		return "want a JSON object, got a JSON " + te.Value
 	case errors.As(err, &se):

@@ -84,3 +84,14 @@ func (d DiskBlobs) Open(ctx context.Context, sha string) (io.ReadCloser, error) 
 	}
 	return f, err
 }
+
+// Remove deletes a file; one already gone is not an error.
+func (d DiskBlobs) Remove(ctx context.Context, sha string) error {
+	if _, err := hex.DecodeString(sha); err != nil || len(sha) != 64 {
+		return fmt.Errorf("evidence %q: %w", sha, issuing.ErrNotFound)
+	}
+	if err := os.Remove(d.path(sha)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("evidence store: %w", err)
+	}
+	return nil
+}

@@ -8,7 +8,8 @@
 # Exit status: 1 when the code calls a vulnerable function of a required
 # module. Vulnerabilities of the standard library are fixed by a newer Go
 # toolchain, a project-wide decision: they are printed, and fail the run
-# only with INSIGNE_VULNCHECK_STDLIB=fail.
+# only with INSIGNE_VULNCHECK_STDLIB=fail, which .ci/run sets along with
+# GOTOOLCHAIN=go1.27.3 (run it so: GOTOOLCHAIN=go1.27.3 bash tools/vulncheck.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,8 +20,8 @@ import (
 // INSIGNE_ACCOUNT_NOTICE (30d) and INSIGNE_ACCOUNT_SWEEP (how often serve
 // sweeps, 24h; 0 never), with the notices sent through INSIGNE_SMTP_* or
 // written to the log.
-func newSweeper(e env, st lifecycle.Store, base string, log *slog.Logger) (*lifecycle.Sweeper, time.Duration, error) {
-	c := lifecycle.Config{Store: st, BaseURL: base, Log: log}
+func newSweeper(e env, st lifecycle.Store, blobs lifecycle.Blobs, base string, log *slog.Logger) (*lifecycle.Sweeper, time.Duration, error) {
+	c := lifecycle.Config{Store: st, Blobs: blobs, BaseURL: base, Log: log}
 	every := 24 * time.Hour
 	for _, v := range []struct {
 		name string
@@ -57,11 +58,11 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// cmdAccounts: insigne accounts sweep | reinstate EMAIL, on the database
-// serve uses.
+// cmdAccounts: insigne accounts sweep | reinstate EMAIL | delete EMAIL,
+// on the database (and evidence directory) serve uses.
 func cmdAccounts(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || (args[0] != "sweep" && args[0] != "reinstate") {
-		return usageError{"expected 'insigne accounts sweep' or 'insigne accounts reinstate EMAIL'"}
+	if len(args) == 0 || (args[0] != "sweep" && args[0] != "reinstate" && args[0] != "delete") {
+		return usageError{"expected 'insigne accounts sweep', 'insigne accounts reinstate EMAIL' or 'insigne accounts delete EMAIL'"}
 	}
 	sub := args[0]
 	fs := newFlags("accounts "+sub, e)
@@ -71,7 +72,12 @@ func cmdAccounts(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if (sub == "sweep") != (len(rest) == 0) || len(rest) > 1 {
-		return usageError{"accounts sweep takes no argument, accounts reinstate one e-mail address"}
+		return usageError{"accounts sweep takes no argument, accounts reinstate and accounts delete one e-mail address"}
+	}
+	if sub == "delete" {
+		if a, err := mail.ParseAddress(rest[0]); err != nil || a.Address != strings.TrimSpace(rest[0]) {
+			return usageError{fmt.Sprintf("%q is not an e-mail address", rest[0])}
+		}
 	}
 	dsn := e.getenv("INSIGNE_DATABASE_URL")
 	if dsn == "" {
@@ -83,9 +89,19 @@ func cmdAccounts(ctx context.Context, args []string, e env) error {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	sw, _, err := newSweeper(e, db, strings.TrimRight(orEnv(e, "INSIGNE_BASE_URL", "http://localhost:8080"), "/"), log)
+	sw, _, err := newSweeper(e, db, store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, strings.TrimRight(orEnv(e, "INSIGNE_BASE_URL", "http://localhost:8080"), "/"), log)
 	if err != nil {
 		return err
+	}
+	if sub == "delete" {
+		d, err := sw.Delete(ctx, "cli", rest[0])
+		if err != nil {
+			return err
+		}
+		// The address is not echoed: the output may end up in a log.
+		fmt.Fprintf(e.stdout, "person deleted: account %s, %d rows removed or blanked, %d evidence files removed\n",
+			orDash(d.UserID), sum(d.Removed), len(d.Evidence))
+		return nil
 	}
 	if sub == "reinstate" {
 		if err := sw.Reinstate(ctx, "cli", rest[0]); err != nil {
@@ -100,4 +116,19 @@ func cmdAccounts(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "suspension notices %d, suspended %d, deletion notices %d, deleted %d\n", r.SuspendNotices, r.Suspended, r.DeleteNotices, r.Deleted)
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -31,6 +31,7 @@ Commands:
   restore FILE               restore an archive into an empty data directory (--force to replace)
   accounts sweep             suspend and delete long-inactive accounts now (notices first)
   accounts reinstate EMAIL   lift an account's suspension
+  accounts delete EMAIL      delete a person and their personal data on request (audited)
 
 Run 'insigne <command> -h' for a command's flags.
 `

@@ -96,7 +96,8 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 			return usageError{"INSIGNE_JOB_LEASE must be a duration of at least 1s, like 15s"}
 		}
 	}
-	svc := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, Sealer: sealer,
+	blobs := store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}
+	svc := issuing.New(issuing.Config{Store: db, Blobs: blobs, Sealer: sealer,
 		Canon: canon, BaseURL: base, Log: log, JobLease: lease})
 	var authOpts []auth.Option
 	if tok := e.getenv("INSIGNE_ADMIN_TOKEN"); tok != "" {
@@ -145,13 +146,13 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	sweeper, sweepEvery, err := newSweeper(e, db, base, log)
+	sweeper, sweepEvery, err := newSweeper(e, db, blobs, base, log)
 	if err != nil {
 		return err
 	}
 	handler := api.New(api.Config{Verifier: v, Issuing: svc, Auth: authSvc, Idempotency: db, OIDC: oidc,
 		Competency: comp, BaseURL: base, OAuth: oauthSvc, OAuthInfo: oauthInfo, Backpack: bp, OBTokens: oauthSvc, RateLimits: limits,
-		Completions: completions, Recorder: completions, Attest: att,
+		Completions: completions, Recorder: completions, Attest: att, Lifecycle: sweeper,
 		// xAPI statements and LMS clients; Moodle sites a pull may reach
 		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
 		Statements: db, MoodleBaseURLs: moodleURLList(e.getenv("INSIGNE_MOODLE_URLS")),
