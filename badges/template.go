@@ -3,6 +3,8 @@ package badges
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"sort"
 )
 
 // Template issues many credentials that differ only in their id, recipient
@@ -12,6 +14,8 @@ import (
 type Template struct {
 	base    map[string]any
 	subject map[string]any
+	// The JSON of each shared value, for Marshal.
+	baseJSON, subjectJSON map[string][]byte
 }
 
 // NewTemplate checks p as BuildAchievementCredential does. p.ID,
@@ -39,7 +43,86 @@ func NewTemplate(p AwardParams) (*Template, error) {
 	delete(subject, "id")
 	delete(base, "id")
 	delete(base, "credentialStatus")
-	return &Template{base: base, subject: subject}, nil
+	t := &Template{base: base, subject: subject, baseJSON: map[string][]byte{}, subjectJSON: map[string][]byte{}}
+	for k, v := range base {
+		if t.baseJSON[k], err = json.Marshal(v); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range subject {
+		if t.subjectJSON[k], err = json.Marshal(v); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Marshal is json.Marshal for a credential of the template (signed or
+// not): the values it shares with the template are written from their
+// JSON, computed once, rather than encoded again for every credential.
+func (t *Template) Marshal(doc map[string]any) ([]byte, error) {
+	b := make([]byte, 0, 4096)
+	return t.appendObject(b, doc, t.base, t.baseJSON)
+}
+
+// appendObject writes m, a JSON object, with its members in sorted order
+// as encoding/json does; a member that is the template's own value
+// (shared maps and slices are the same ones, other values equal) comes
+// from cached.
+func (t *Template) appendObject(b []byte, m, shared map[string]any, cached map[string][]byte) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, kb...), ':')
+		v := m[k]
+		if shared != nil && same(v, shared[k]) {
+			if j, ok := cached[k]; ok {
+				b = append(b, j...)
+				continue
+			}
+		}
+		if sub, ok := v.(map[string]any); ok && k == "credentialSubject" && shared != nil {
+			if b, err = t.appendObject(b, sub, t.subject, t.subjectJSON); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, j...)
+	}
+	return append(b, '}'), nil
+}
+
+// same reports whether v is the template's value w: the same map or
+// slice, or an equal string, number, boolean or null.
+func same(v, w any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		y, ok := w.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := w.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case string, float64, bool:
+		return v == w
+	case nil:
+		return w == nil
+	}
+	return false
 }
 
 // Credential returns the unsigned credential for one recipient, as a JSON

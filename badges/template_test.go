@@ -51,3 +51,50 @@ func TestTemplateMatchesBuild(t *testing.T) {
 		t.Fatal("a recipient with no identity was accepted")
 	}
 }
+
+// Template.Marshal writes what json.Marshal writes, shared parts or not.
+func TestTemplateMarshalIsJSONMarshal(t *testing.T) {
+	tpl, err := NewTemplate(AwardParams{
+		Issuer: Profile{ID: "https://example.org/issuers/1", Type: []string{"Profile"}, Name: "Académie <Lyon> & co"},
+		Achievement: Achievement{ID: "https://example.org/achievements/1", Type: []string{"Achievement"}, Name: "Coopérer", Description: "d",
+			Criteria: &Criteria{Narrative: "n"}, Alignment: []Alignment{{Type: []string{"Alignment"}, TargetName: "CC14", TargetURL: "https://example.org/cf/cc14"}}},
+		ValidFrom: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+		Evidence:  []Evidence{{ID: "https://example.org/e", Type: []string{"Evidence"}, Name: "e"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := &CredentialStatus{ID: "https://example.org/status/1#5", Type: "BitstringStatusListEntry", StatusPurpose: "revocation", StatusListIndex: "5", StatusListCredential: "https://example.org/status/1"}
+	doc, err := tpl.Credential("urn:uuid:7f0d3c1e-1b7e-4d54-9d0c-2a8f3b6c9e10", Recipient{Email: "ana@example.org"}, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []map[string]any{doc}
+	// Signed: a proof added, on a copy (as dataintegrity.Sign does).
+	signed := map[string]any{"proof": []any{map[string]any{"type": "DataIntegrityProof", "proofValue": "z3x"}}}
+	for k, v := range doc {
+		signed[k] = v
+	}
+	docs = append(docs, signed)
+	// The recipient's own evidence appended, and a shared value replaced.
+	own := map[string]any{}
+	for k, v := range doc {
+		own[k] = v
+	}
+	own["evidence"] = append(append([]any(nil), doc["evidence"].([]any)...), map[string]any{"type": []any{"Evidence"}, "narrative": "à moi"})
+	own["name"] = "Autre nom"
+	docs = append(docs, own)
+	for i, d := range docs {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tpl.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("document %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

@@ -66,24 +66,27 @@ func (s *Service) issue(ctx context.Context, claimed []Award) ([]string, error) 
 	})
 }
 
-// chunk is awards of one achievement, with their credentials signed when
-// nothing stood in the way (nil: the careful path, issueChunk, decides).
+// chunk is awards of one achievement, prepared and then signed when
+// nothing stands in the way (nil: the careful path, issueChunk, decides).
 type chunk struct {
-	part   []Award
-	signed *issuing.Signed
+	part     []Award
+	prepared *issuing.Prepared
+	signed   *issuing.Signed
 }
 
-// pipeline issues the awards that next hands out until it hands out none.
-// As in the issuing service's jobs, one chunk is signed (on every core)
-// while the one before is stored, so that neither the processors nor
-// the database wait for the other.
+// pipeline issues the awards that next hands out until it hands out none,
+// in three stages as a bulk job runs: the next chunk is claimed and
+// prepared (database) while one is signed (every core) and the one
+// before is stored (database), so that neither the processors nor the
+// database wait for the other.
 func (s *Service) pipeline(ctx context.Context, next func() ([]Award, error)) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan chunk, 1)
-	var signErr error
+	prepared := make(chan chunk, 1)
+	signed := make(chan chunk, 1)
+	var claimErr error
 	go func() {
-		defer close(chunks)
+		defer close(prepared)
 		for {
 			claimed, err := next()
 			if err == nil && len(claimed) == 0 {
@@ -94,21 +97,34 @@ func (s *Service) pipeline(ctx context.Context, next func() ([]Award, error)) ([
 				parts, err = s.split(ctx, claimed)
 			}
 			if err != nil {
-				signErr = err
+				claimErr = err
 				return
 			}
 			for _, part := range parts {
 				select {
-				case chunks <- chunk{part: part, signed: s.sign(ctx, part)}:
+				case prepared <- chunk{part: part, prepared: s.prepare(ctx, part)}:
 				case <-ctx.Done():
 					return
 				}
 			}
 		}
 	}()
+	go func() {
+		defer close(signed)
+		for c := range prepared {
+			if c.prepared != nil {
+				// An error leaves the chunk to the careful path.
+				c.signed, _ = s.iss.Sign(ctx, actor, c.prepared)
+			}
+			select {
+			case signed <- c:
+			case <-ctx.Done():
+			}
+		}
+	}()
 	var issued []string
 	var first error
-	for c := range chunks {
+	for c := range signed {
 		if first != nil {
 			continue // claimed and left: their lease runs out, another pass takes them
 		}
@@ -120,7 +136,7 @@ func (s *Service) pipeline(ctx context.Context, next func() ([]Award, error)) ([
 		}
 	}
 	if first == nil {
-		first = signErr // written before chunks was closed
+		first = claimErr // written before prepared, then signed, was closed
 	}
 	return issued, first
 }
@@ -156,10 +172,10 @@ func (s *Service) split(ctx context.Context, claimed []Award) ([][]Award, error)
 	return chunks, nil
 }
 
-// sign signs a chunk's credentials, or returns nil when anything is out
-// of the ordinary (a credential already there, an input error, the
+// prepare readies a chunk for signing, or returns nil when anything is
+// out of the ordinary (a credential already there, an input error, the
 // database): issueChunk then takes the chunk through the careful path.
-func (s *Service) sign(ctx context.Context, part []Award) *issuing.Signed {
+func (s *Service) prepare(ctx context.Context, part []Award) *issuing.Prepared {
 	ids := make([]string, len(part))
 	for i, a := range part {
 		ids[i] = a.CredentialID
@@ -168,14 +184,10 @@ func (s *Service) sign(ctx context.Context, part []Award) *issuing.Signed {
 		return nil
 	}
 	p, err := s.iss.Prepare(ctx, request(part))
-	if err != nil {
+	if err != nil || p.NeedsApproval {
 		return nil
 	}
-	sg, err := s.iss.Sign(ctx, actor, p)
-	if err != nil {
-		return nil
-	}
-	return sg
+	return p
 }
 
 // commit stores a signed chunk and notes its awards issued; a chunk that

@@ -260,7 +260,7 @@ func (g *signer) sign(field string, r RecipientInput, sl slot) (Credential, erro
 	if err != nil {
 		return Credential{}, fmt.Errorf("sign: %w", err)
 	}
-	out, err := json.Marshal(signed)
+	out, err := g.tpl.Marshal(signed)
 	if err != nil {
 		return Credential{}, err
 	}
