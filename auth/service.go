@@ -180,6 +180,11 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (*Principal,
 	if err != nil {
 		return nil, fmt.Errorf("auth: memberships of user %s: %w", u.ID, err)
 	}
+	return principal(u, ms), nil
+}
+
+// principal is a signed-in user's principal.
+func principal(u User, ms []Membership) *Principal {
 	p := &Principal{Kind: KindUser, UserID: u.ID, Email: u.Email, Name: u.Name, Root: u.Root}
 	for _, m := range ms {
 		if m.Role.Valid() {
@@ -189,7 +194,7 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (*Principal,
 			p.Roles[m.Issuer] = m.Role
 		}
 	}
-	return p, nil
+	return p
 }
 
 // PasswordSignIn returns the user with this e-mail address if pw is their
@@ -335,7 +340,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 		return nil, "", unauthenticated("no session cookie, or not one of ours")
 	}
 	hash := HashToken(cookieValue)
-	sess, err := s.st.SessionByHash(ctx, hash)
+	sess, u, ms, err := s.st.SessionUser(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", unauthenticated("unknown session")
 	}
@@ -348,11 +353,10 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 		_ = s.st.DeleteSession(ctx, hash)
 		return nil, "", unauthenticated("session expired")
 	}
-	p, err = s.UserPrincipal(ctx, sess.UserID)
-	if err != nil {
-		return nil, "", err
+	if u.Suspended {
+		return nil, "", errSuspended
 	}
-	return p, sess.CSRF, nil
+	return principal(u, ms), sess.CSRF, nil
 }
 
 // EndSession signs out the session whose cookie value is given. Ending an

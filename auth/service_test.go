@@ -212,14 +212,19 @@ func (f *fakeStore) CreateSession(_ context.Context, s Session) error {
 	return nil
 }
 
-func (f *fakeStore) SessionByHash(_ context.Context, idHash string) (Session, error) {
+func (f *fakeStore) SessionUser(ctx context.Context, idHash string) (Session, User, []Membership, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	s, ok := f.sessions[idHash]
+	f.mu.Unlock()
 	if !ok {
-		return Session{}, ErrNotFound
+		return Session{}, User{}, nil, ErrNotFound
 	}
-	return s, nil
+	u, err := f.UserByID(ctx, s.UserID)
+	if err != nil {
+		return Session{}, User{}, nil, err
+	}
+	ms, err := f.Memberships(ctx, u.ID)
+	return s, u, ms, err
 }
 
 func (f *fakeStore) DeleteSession(_ context.Context, idHash string) error {

@@ -115,9 +115,10 @@ type Store interface {
 	// CreateSession stores a new session. ErrConflict if s.IDHash exists
 	// already.
 	CreateSession(ctx context.Context, s Session) error
-	// SessionByHash returns the session with this hash, even if expired
-	// (auth checks ExpiresAt), or ErrNotFound.
-	SessionByHash(ctx context.Context, idHash string) (Session, error)
+	// SessionUser returns the session with this hash, even if expired
+	// (auth checks ExpiresAt), its user and the user's memberships, or
+	// ErrNotFound: everything a signed-in request needs, in one read.
+	SessionUser(ctx context.Context, idHash string) (Session, User, []Membership, error)
 	// DeleteSession deletes the session with this hash; deleting a
 	// session that does not exist is not an error.
 	DeleteSession(ctx context.Context, idHash string) error

@@ -242,16 +242,52 @@ func (s *DB) CreateSession(ctx context.Context, se auth.Session) error {
 	return nil
 }
 
-// SessionByHash implements auth.Store.
-func (s *DB) SessionByHash(ctx context.Context, idHash string) (auth.Session, error) {
-	var se auth.Session
-	var exp int64
-	err := s.db.QueryRowContext(ctx, s.q("SELECT id_hash, user_id, csrf, expires_at FROM sessions WHERE id_hash = ?"), idHash).Scan(&se.IDHash, &se.UserID, &se.CSRF, &exp)
+// SessionUser implements auth.Store: the session, its user and the
+// user's memberships in one round trip (every signed-in request asks).
+func (s *DB) SessionUser(ctx context.Context, idHash string) (auth.Session, auth.User, []auth.Membership, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT s.id_hash, s.user_id, s.csrf, s.expires_at,
+		u.id, u.email, u.name, u.password_hash, u.oidc_issuer, u.oidc_subject, u.root, u.created_at, u.last_seen, u.suspended_at,
+		m.issuer, m.role
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN memberships m ON m.user_id = u.id
+		WHERE s.id_hash = ?`), idHash)
 	if err != nil {
-		return se, authNotFound(err, "session")
+		return auth.Session{}, auth.User{}, nil, fmt.Errorf("store: session: %w", err)
 	}
-	se.ExpiresAt = fromMicros(exp)
-	return se, nil
+	defer rows.Close()
+	var (
+		se    auth.Session
+		u     auth.User
+		ms    []auth.Membership
+		found bool
+	)
+	for rows.Next() {
+		var exp int64
+		var issuer, role sql.NullString
+		var email, oi, os sql.NullString
+		var root int
+		var created, seen, suspended int64
+		if err := rows.Scan(&se.IDHash, &se.UserID, &se.CSRF, &exp,
+			&u.ID, &email, &u.Name, &u.PasswordHash, &oi, &os, &root, &created, &seen, &suspended,
+			&issuer, &role); err != nil {
+			return se, u, nil, fmt.Errorf("store: session: %w", err)
+		}
+		found = true
+		se.ExpiresAt = fromMicros(exp)
+		u.Suspended = suspended != 0
+		u.Email, u.OIDCIssuer, u.OIDCSubject = email.String, oi.String, os.String
+		u.Root = root == 1
+		u.CreatedAt, u.LastSeen = fromMicros(created), fromMicros(seen)
+		if issuer.Valid {
+			ms = append(ms, auth.Membership{UserID: u.ID, Issuer: issuer.String, Role: auth.Role(role.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return se, u, nil, fmt.Errorf("store: session: %w", err)
+	}
+	if !found {
+		return se, u, nil, fmt.Errorf("session: %w", auth.ErrNotFound)
+	}
+	return se, u, ms, nil
 }
 
 // DeleteSession implements auth.Store.
