@@ -99,7 +99,7 @@ func (d selfDocs) FetchDocument(ctx context.Context, u, accept string) ([]byte, 
 	return io.ReadAll(res.Body)
 }
 
-func newBPServer(t *testing.T, dsn string, opts ...func(*backpack.Config)) *bpServer {
+func newBPServer(t testing.TB, dsn string, opts ...func(*backpack.Config)) *bpServer {
 	t.Helper()
 	b := &bpServer{Mail: newSMTPSink(t), Tokens: mapTokens{}, Removed: &removedBlobs{}}
 	ts := newTestServer(t, dsn, func(base string, c *api.Config) {

@@ -91,7 +91,7 @@ func shared(t testing.TB) (*jsonld.Canonicalizer, *badges.Schemas) {
 
 // newTestServer starts the service on the database at dsn, wired as
 // cmd/insigne serve wires it, with a random root token and KEK.
-func newTestServer(t *testing.T, dsn string, opts ...func(base string, c *api.Config)) *testServer {
+func newTestServer(t testing.TB, dsn string, opts ...func(base string, c *api.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := store.Open(ctx, dsn)

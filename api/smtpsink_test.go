@@ -8,4 +8,4 @@ import (
 
 type smtpSink = smtpsink.Sink
 
-func newSMTPSink(t *testing.T) *smtpSink { return smtpsink.New(t) }
+func newSMTPSink(t testing.TB) *smtpSink { return smtpsink.New(t) }

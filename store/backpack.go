@@ -157,20 +157,20 @@ func (s *DB) AccountEmail(ctx context.Context, userID string) (string, error) {
 
 // holdingCols are the columns both halves of a holdings query give.
 const issuedHoldingSelect = `SELECT c.id AS id, 'issued' AS kind, '' AS credential_id, '' AS name, c.issuer AS issuer, i.name AS issuer_name,
-	'' AS format, '' AS source_url, '' AS verdict, c.state AS status, c.created_at AS created_at, 0 AS verified_at, a.data AS achdata%s
+	'' AS format, '' AS source_url, '' AS verdict, c.state AS status, c.created_at AS created_at, 0 AS verified_at, a.name AS achname%s
 	FROM credentials c JOIN issuers i ON i.slug = c.issuer
 	JOIN achievements a ON a.id = c.achievement_id AND a.version = c.achievement_version`
 
 const importedHoldingSelect = `SELECT b.id AS id, 'imported' AS kind, b.credential_id, b.name, b.issuer_id AS issuer, b.issuer_name, b.format, b.source_url,
-	b.verdict, b.status, b.created_at, b.verified_at, '' AS achdata%s
+	b.verdict, b.status, b.created_at, b.verified_at, '' AS achname%s
 	FROM backpack_items b`
 
 func scanHolding(sc interface{ Scan(...any) error }, extra ...any) (backpack.Item, error) {
 	var it backpack.Item
-	var issuer, achData string
+	var issuer, achName string
 	var created, verified int64
 	dest := append([]any{&it.ID, &it.Kind, &it.CredentialID, &it.Name, &issuer, &it.IssuerName, &it.Format, &it.SourceURL,
-		&it.Verdict, &it.Status, &created, &verified, &achData}, extra...)
+		&it.Verdict, &it.Status, &created, &verified, &achName}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return it, err
 	}
@@ -178,11 +178,7 @@ func scanHolding(sc interface{ Scan(...any) error }, extra ...any) (backpack.Ite
 	if it.Kind == backpack.KindIssued {
 		it.IssuerSlug = issuer
 		it.CredentialID = "urn:uuid:" + it.ID
-		var a struct {
-			Name string `json:"name"`
-		}
-		json.Unmarshal([]byte(achData), &a)
-		it.Name = a.Name
+		it.Name = achName
 	} else {
 		it.IssuerID = issuer
 	}

@@ -188,11 +188,21 @@ func (s *DB) RotateKeys(ctx context.Context, issuer string, ks []issuing.Key, at
 	})
 }
 
+// achievementName is the name in an achievement's JSON, kept in its own
+// column for listings.
+func achievementName(data []byte) string {
+	var a struct {
+		Name string `json:"name"`
+	}
+	json.Unmarshal(data, &a)
+	return a.Name
+}
+
 // CreateAchievement implements issuing.Store.
 func (s *DB) CreateAchievement(ctx context.Context, a issuing.Achievement, e issuing.AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q("INSERT INTO achievements (id, version, issuer, data, created_at) VALUES (?, ?, ?, ?, ?)"),
-			a.ID, a.Version, a.Issuer, string(a.Data), micros(a.CreatedAt))
+		_, err := tx.ExecContext(ctx, s.q("INSERT INTO achievements (id, version, issuer, data, name, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+			a.ID, a.Version, a.Issuer, string(a.Data), achievementName(a.Data), micros(a.CreatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("achievement %s: %w", a.ID, issuing.ErrConflict)
 		}
@@ -289,13 +299,13 @@ func (s *DB) UpdateAchievement(ctx context.Context, a issuing.Achievement, e iss
 			return fmt.Errorf("store: update achievement: %w", err)
 		}
 		if used == 0 {
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE achievements SET data = ? WHERE id = ? AND version = ?"), string(a.Data), a.ID, version); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE achievements SET data = ?, name = ? WHERE id = ? AND version = ?"), string(a.Data), achievementName(a.Data), a.ID, version); err != nil {
 				return fmt.Errorf("store: update achievement: %w", err)
 			}
 		} else {
 			version++
-			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO achievements (id, version, issuer, data, created_at) VALUES (?, ?, ?, ?, ?)"),
-				a.ID, version, a.Issuer, string(a.Data), micros(a.CreatedAt)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO achievements (id, version, issuer, data, name, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+				a.ID, version, a.Issuer, string(a.Data), achievementName(a.Data), micros(a.CreatedAt)); err != nil {
 				if isUnique(err) {
 					return fmt.Errorf("achievement %s version %d: %w", a.ID, version, issuing.ErrConflict)
 				}

@@ -138,13 +138,14 @@ func loadMigrations(d Dialect) ([]migration, error) {
 }
 
 // dialectSQL adapts a migration: {{blob}} and {{serial}} become each
-// database's types, and lines starting "-- postgres: " are statements for
-// PostgreSQL only (a comment elsewhere).
+// database's types, and lines starting "-- postgres: " or "-- sqlite: "
+// are statements for that database only (a comment in the other).
 func dialectSQL(d Dialect, q string) string {
 	if d == Postgres {
 		q = strings.ReplaceAll(q, "-- postgres: ", "")
 		return strings.NewReplacer("{{blob}}", "BYTEA", "{{serial}}", "BIGSERIAL PRIMARY KEY").Replace(q)
 	}
+	q = strings.ReplaceAll(q, "-- sqlite: ", "")
 	return strings.NewReplacer("{{blob}}", "BLOB", "{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT").Replace(q)
 }
 
