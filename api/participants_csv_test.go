@@ -26,11 +26,11 @@ func TestParseParticipantsCSV(t *testing.T) {
 		t.Fatalf("without a present column: %+v, %v", rows, err)
 	}
 	for body, want := range map[string]string{
-		"":                                         "empty",
-		"name\nAna\n":                              "no email column",
-		"email\nana@ac-lyon.fr\n":                  "no name column",
-		"email,name\n":                             "no participant rows",
-		"email,name\n\"a@b.fr,Ana\n":               "line 2",
+		"":                           "empty",
+		"name\nAna\n":                "no email column",
+		"email\nana@ac-lyon.fr\n":    "no name column",
+		"email,name\n":               "no participant rows",
+		"email,name\n\"a@b.fr,Ana\n": "line 2",
 		"email,name,present\na@b.fr,Ana,peut-être": "line 2: present is \"peut-être\"",
 	} {
 		_, _, err := parseParticipantsCSV([]byte(body))
