@@ -233,7 +233,11 @@ func (s *Server) batchPage(ir *issuerReq) {
 		data["Participants"], data["Present"] = len(sess.Participants), present
 	}
 	if b.MergedSize > 0 {
-		data["PDFSize"] = fmt.Sprintf("%.1f", float64(b.MergedSize)/(1<<20))
+		size := fmt.Sprintf("%.1f", float64(b.MergedSize)/(1<<20))
+		if ir.lang == "fr" {
+			size = strings.Replace(size, ".", ",", 1)
+		}
+		data["PDFSize"] = size
 	}
 	s.render(ir.pageReq, http.StatusOK, "batch", s.issuerLayout(ir, ir.t("batch.title"), data))
 }
