@@ -298,10 +298,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // home is the landing page, or the signed-in person's start page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	pr := s.pageRequest(w, r)
-	data := map[string]any{"Competencies": s.comp != nil, "Backpack": s.backpack != nil}
+	data := map[string]any{"Competencies": s.comp != nil, "Backpack": s.backpack != nil, "Attestations": s.att != nil}
 	title := pr.t("nav.home")
 	if pr.p != nil {
 		data["Issuers"] = s.issuersOf(r.Context(), pr.p)
+		data["Root"] = pr.p.Root && s.comp != nil
 	}
 	s.render(pr, http.StatusOK, "home", s.layout(pr, title, data))
 }

@@ -594,6 +594,10 @@ var catalogue = map[string]map[string]string{
 		"stats.issuers":                 "Badges par émetteur",
 		"stats.all.title":               "Statistiques de tous les émetteurs",
 		"stats.all.lead":                "Badges valides délivrés par l'ensemble des émetteurs : %d.",
+		"home.attestations.text":        "Les attestations des formations suivies, en PDF, avec leur code de vérification.",
+		"home.exports.text":             "Vos badges en JSON, VC-JWT ou image, votre relevé CLR, vos données et leur effacement.",
+		"home.platform":                 "Toute la plateforme",
+		"home.statistics.text":          "Les statistiques de tous les émetteurs réunis.",
 	},
 	"en": {
 		"layout.skip":         "Skip to content",
@@ -1185,5 +1189,9 @@ var catalogue = map[string]map[string]string{
 		"stats.issuers":                 "Badges by issuer",
 		"stats.all.title":               "Statistics of every issuer",
 		"stats.all.lead":                "Valid badges issued by all issuers: %d.",
+		"home.attestations.text":        "The attestations of the trainings you attended, as PDF, with their verification code.",
+		"home.exports.text":             "Your badges as JSON, VC-JWT or image, your CLR record, your data and its erasure.",
+		"home.platform":                 "The whole platform",
+		"home.statistics.text":          "The statistics of every issuer together.",
 	},
 }
