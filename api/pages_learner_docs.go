@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -108,8 +109,12 @@ func dateRange(pr *pageReq, start, end string) string {
 func (s *Server) attestationDownload(pr *pageReq) {
 	ctx := pr.r.Context()
 	a, err := s.att.Attestation(ctx, mux.Vars(pr.r)["id"])
-	if err != nil {
+	if errors.Is(err, attest.ErrNotFound) {
 		s.errorPage(pr, http.StatusNotFound, "")
+		return
+	}
+	if err != nil {
+		s.pageFail(pr, err)
 		return
 	}
 	emails, err := s.learnerEmails(pr)
