@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/insigne/insigne/badges"
 	"github.com/insigne/insigne/competency"
 	"github.com/insigne/insigne/internal/testenv"
+	"github.com/insigne/insigne/oauth"
 	"github.com/insigne/insigne/store"
 	"github.com/insigne/insigne/store/storetest"
 )
@@ -188,8 +190,19 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		testenv.Skip(t, "axe-core is not installed (npm ci --prefix web/axe): %v", err)
 	}
-	ts := newTestServer(t, storetest.SQLite(t), withPages(t))
+	var attSvc *attest.Service
+	ts := newTestServer(t, storetest.SQLite(t), withPages(t), func(_ string, c *api.Config) {
+		attSvc = c.Attest
+		// The consent page is seen with a wallet on this machine.
+		c.OAuth = oauth.New(oauth.Config{Store: c.Idempotency.(*store.DB), AllowLoopbackHTTP: true})
+	})
 	ctx := context.Background()
+	// The attestation batches' worker, as serve runs it; stopped before
+	// the server's cleanup closes the database.
+	batchCtx, stopBatches := context.WithCancel(ctx)
+	batchesDone := make(chan struct{})
+	go func() { attSvc.RunBatches(batchCtx); close(batchesDone) }()
+	t.Cleanup(func() { stopBatches(); <-batchesDone })
 
 	ts.createIssuer(t, "ac-lyon")
 	ts.createIssuer(t, "plateforme")
@@ -201,8 +214,12 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.DB.CreateUser(ctx, auth.User{Email: "ana.martin@ac-lyon.fr", Name: "Ana Martin", PasswordHash: hash}); err != nil {
-		t.Fatal(err)
+	for _, u := range []auth.User{{Email: "ana.martin@ac-lyon.fr", Name: "Ana Martin"}, {Email: "lea.petit@ac-lyon.fr", Name: "Léa Petit"},
+		{Email: "operateur@education.gouv.fr", Name: "Opérateur national", Root: true}} {
+		u.PasswordHash = hash
+		if _, err := ts.DB.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
@@ -295,6 +312,37 @@ func TestBrowser(t *testing.T) {
 	}
 	admin.audit("token-created", "fr")
 	admin.auditBoth("tokens", "/manage/ac-lyon/tokens")
+
+	// Frameworks: a broken file's problem is named; a Moodle CSV goes in
+	// and its versions page offers the exports.
+	admin.auditBoth("frameworks", "/manage/ac-lyon/frameworks")
+	broken := filepath.Join(t.TempDir(), "referentiel.json")
+	os.WriteFile(broken, []byte(`{"CFDocument": {"identifier": 42}}`), 0o644)
+	for _, lang := range []string{"fr", "en"} {
+		admin.open("/manage/ac-lyon/frameworks?lang=" + lang)
+		admin.do(chromedp.SetUploadFiles(chromedp.ID("framework-file"), []string{broken}))
+		admin.submit(`form[action="/manage/ac-lyon/frameworks"] button[type=submit]`)
+		if msg := admin.text(".alert-error"); !strings.Contains(msg, "CFDocument") {
+			t.Fatalf("broken framework (%s): %q", lang, msg)
+		}
+		admin.audit("frameworks-error", lang)
+	}
+	admin.open("/manage/ac-lyon/frameworks?lang=fr")
+	crcn, err := filepath.Abs(filepath.Join("..", "testdata", "frameworks", "crcn-edu.moodle.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.do(chromedp.SetUploadFiles(chromedp.ID("framework-file"), []string{crcn}))
+	admin.submit(`form[action="/manage/ac-lyon/frameworks"] button[type=submit]`)
+	fwPath := eval[string](admin, `(document.querySelector("tr.highlight a") || {getAttribute: () => ""}).getAttribute("href")`)
+	if !strings.HasPrefix(fwPath, "/manage/ac-lyon/frameworks/") {
+		t.Fatalf("after importing a framework: at %s: %s", admin.path(), admin.text("main"))
+	}
+	admin.audit("frameworks-imported", "fr")
+	admin.auditBoth("framework", fwPath)
+	if !strings.Contains(admin.text("table"), "Moodle CSV") {
+		t.Errorf("framework versions page: %s", admin.text("main"))
+	}
 
 	// A trainer awards it with evidence and a level.
 	trainer := newBrowser()
@@ -510,6 +558,118 @@ func TestBrowser(t *testing.T) {
 	if v := hr.text(".verdict-label"); v != "Valide" {
 		t.Errorf("code page verdict %q", v)
 	}
+
+	// A session's attestations: the form (a problem named on a line of
+	// the participants' file), the progress bar to the end, the downloads.
+	trainer.auditBoth("attestation-batches", "/manage/ac-lyon/attestations")
+	var parts strings.Builder
+	parts.WriteString("nom;courriel;établissement;présent\nAna Martin;ana.martin@ac-lyon.fr;Collège Jean Moulin – Lyon;oui\n")
+	for i := range 40 {
+		fmt.Fprintf(&parts, "Stagiaire %d;stagiaire%03d@ac-lyon.fr;Lycée Ampère – Lyon;%s\n", i, i, map[bool]string{true: "oui", false: "non"}[i%5 != 4])
+	}
+	partsPath := filepath.Join(t.TempDir(), "participants.csv")
+	os.WriteFile(partsPath, []byte(parts.String()), 0o644)
+	badParts := filepath.Join(t.TempDir(), "participants-erreur.csv")
+	os.WriteFile(badParts, []byte("nom;courriel\nAna Martin;ana.martin@ac-lyon.fr\nJules;pas-une-adresse\n"), 0o644)
+	fillSession := func(b *browser, csvPath string) {
+		b.do(
+			chromedp.SendKeys(chromedp.ID("title"), "Enseigner avec le numérique"),
+			chromedp.SetValue(chromedp.ID("start"), "2026-11-16"),
+			chromedp.SetValue(chromedp.ID("end"), "2026-11-17"),
+			chromedp.SendKeys(chromedp.ID("hoursInPerson"), "6"),
+			chromedp.SendKeys(chromedp.ID("hoursRemote"), "1,5"),
+			chromedp.SendKeys(chromedp.ID("organiser"), "EAFC de l'académie de Lyon"),
+			chromedp.SendKeys(chromedp.ID("trainers"), "Éloïse Martin, Paul Durand"),
+			chromedp.SendKeys(chromedp.ID("competencies"), "CC4, CC9"),
+			chromedp.SendKeys(chromedp.ID("signatory-name"), "Françoise Bézier"),
+			chromedp.SendKeys(chromedp.ID("signatory-role"), "Directrice de l'EAFC"),
+			chromedp.SetUploadFiles(chromedp.ID("participants"), []string{csvPath}),
+		)
+	}
+	for _, lang := range []string{"fr", "en"} {
+		trainer.open("/manage/ac-lyon/attestations?lang=" + lang)
+		fillSession(trainer, badParts)
+		trainer.submit(`form[action="/manage/ac-lyon/attestations"] button[type=submit]`)
+		if msg := trainer.text(".alert-error"); !strings.Contains(msg, "3") || !strings.Contains(msg, "pas-une-adresse") {
+			t.Fatalf("bad participant (%s): %q", lang, msg)
+		}
+		trainer.audit("attestation-batches-error", lang)
+	}
+	trainer.open("/manage/ac-lyon/attestations?lang=fr")
+	fillSession(trainer, partsPath)
+	trainer.submit(`form[action="/manage/ac-lyon/attestations"] button[type=submit]`)
+	batchPath := trainer.path()
+	if !strings.HasPrefix(batchPath, "/manage/ac-lyon/attestations/") {
+		t.Fatalf("after the session form: at %s: %s", batchPath, trainer.text("main"))
+	}
+	// The bar moves to the end, then the page shows the downloads.
+	trainer.do(chromedp.WaitVisible(chromedp.CSS(`a[href$="/attestations.pdf"]`)))
+	if v := eval[[]float64](trainer, `(() => { const p = document.getElementById("job-progress"); return [p.value, p.max] })()`); v[0] != 33 || v[1] != 33 {
+		t.Errorf("finished batch's progress bar at %v, want 33 of 33", v)
+	}
+	trainer.auditBoth("attestation-batch", batchPath)
+	pdfHref := eval[string](trainer, `document.querySelector('a[href$="/attestations.pdf"]').getAttribute("href")`)
+	if res := ts.do(t, "GET", pdfHref, req{Bearer: ts.Root}); res.Status != 200 || !strings.HasPrefix(string(res.Body), "%PDF-") {
+		t.Errorf("merged PDF link %s: %d", pdfHref, res.Status)
+	}
+
+	// The learner finds the attestations, their exports, and can let an
+	// OAuth wallet in.
+	learner.auditBoth("attestations", "/backpack/attestations")
+	if rows := learner.text("table"); !strings.Contains(rows, "Enseigner avec le numérique") || !strings.Contains(rows, "Différencier en classe hétérogène") {
+		t.Errorf("learner's attestations: %s", rows)
+	}
+	if href := eval[string](learner, `document.querySelector('a[href$="/pdf"]').getAttribute("href")`); !strings.HasPrefix(href, "/backpack/attestations/") {
+		t.Errorf("attestation PDF link %q", href)
+	}
+	learner.auditBoth("exports", "/backpack/exports")
+	wallet := ts.must(t, 201, "POST", "/ims/ob/v3p0/register", req{JSON: registration(allOBScopes)}).obj(t)
+	consent := "/ims/ob/v3p0/authorize?" + url.Values{"response_type": {"code"}, "client_id": {wallet["client_id"].(string)},
+		"redirect_uri": {walletRedirect}, "scope": {allOBScopes}, "state": {"s1"}, "code_challenge": {oauth.S256Challenge(newVerifier())},
+		"code_challenge_method": {"S256"}}.Encode()
+	learner.auditBoth("consent", consent)
+	if h := learner.text("h1"); !strings.Contains(h, "Portefeuille de test") {
+		t.Errorf("consent page heading %q", h)
+	}
+	// The import form, with the problem of a file that is no badge.
+	notBadge := filepath.Join(t.TempDir(), "notes.json")
+	os.WriteFile(notBadge, []byte(`{"note": "pas un badge"}`), 0o644)
+	for _, lang := range []string{"fr", "en"} {
+		learner.open("/backpack?lang=" + lang)
+		learner.do(chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{notBadge}))
+		learner.submit(`form[action="/backpack/import"] button[type=submit]`)
+		if learner.text(".alert-error") == "" {
+			t.Fatalf("importing a file that is no badge (%s): %s", lang, learner.text("main"))
+		}
+		learner.audit("backpack-import-error", lang)
+	}
+	learner.open("/backpack?lang=fr")
+
+	// The platform administrator's statistics across issuers (a second
+	// académie has awarded some).
+	ts.createIssuer(t, "ac-nice")
+	niceEmails := make([]string, 40)
+	for i := range niceEmails {
+		niceEmails[i] = fmt.Sprintf("stagiaire%02d@ac-nice.fr", i)
+	}
+	ts.award(t, ts.Root, ts.createAchievement(t, ts.Root, "ac-nice", "Enseigner en classe inversée"), niceEmails...)
+	operator := newBrowser()
+	operator.signIn("operateur@education.gouv.fr", pw)
+	operator.auditBoth("statistics-all", "/statistics")
+	if n := eval[float64](operator, `[...document.querySelectorAll("img.chart-img")].filter(i => i.complete && i.naturalWidth > 0).length`); n != 6 {
+		t.Errorf("%v of the 6 charts of every issuer shown", n)
+	}
+
+	// Another learner erases her data, the box ticked.
+	lea := newBrowser()
+	lea.signIn("lea.petit@ac-lyon.fr", pw)
+	lea.open("/backpack/exports?lang=fr")
+	lea.do(chromedp.Click(chromedp.ID("erase-confirm")))
+	lea.submit(`form[action="/backpack/erase"] button[type=submit]`)
+	if h := lea.text("h1"); h != "Vos données ont été effacées" {
+		t.Fatalf("after erasing: %q: %s", h, lea.text("main"))
+	}
+	lea.audit("erased", "fr")
 
 	// The keyboard alone: sign in and reach one's badges with Tab and
 	// Enter, the focus always visible.

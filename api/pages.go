@@ -42,8 +42,12 @@ func (s *Server) pageRoutes(r *mux.Router) {
 	if s.comp != nil {
 		r.HandleFunc("/backpack/competencies", s.page(s.competencyMapPage)).Methods(http.MethodGet)
 	}
+	s.learnerDocPages(r)
 	s.managePages(r)
 	s.rulesPages(r)
+	if s.comp != nil {
+		r.HandleFunc("/statistics", s.page(s.rootStatisticsPage)).Methods(http.MethodGet)
+	}
 }
 
 // pageReq is one request for a page: who asks, in which language.
@@ -156,6 +160,15 @@ func (s *Server) mainNav(pr *pageReq) []web.Link {
 	}
 	if s.comp != nil {
 		nav = append(nav, web.Link{Href: "/backpack/competencies", Label: pr.t("nav.competencies"), Current: path == "/backpack/competencies"})
+	}
+	if s.att != nil {
+		nav = append(nav, web.Link{Href: "/backpack/attestations", Label: pr.t("nav.attestations"), Current: path == "/backpack/attestations"})
+	}
+	if s.backpack != nil {
+		nav = append(nav, web.Link{Href: "/backpack/exports", Label: pr.t("nav.exports"), Current: path == "/backpack/exports"})
+	}
+	if pr.p.Root && s.comp != nil {
+		nav = append(nav, web.Link{Href: "/statistics", Label: pr.t("nav.statistics"), Current: path == "/statistics"})
 	}
 	for _, is := range s.issuersOf(pr.r.Context(), pr.p) {
 		href := "/manage/" + is.Slug
@@ -285,10 +298,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // home is the landing page, or the signed-in person's start page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	pr := s.pageRequest(w, r)
-	data := map[string]any{"Competencies": s.comp != nil, "Backpack": s.backpack != nil}
+	data := map[string]any{"Competencies": s.comp != nil, "Backpack": s.backpack != nil, "Attestations": s.att != nil}
 	title := pr.t("nav.home")
 	if pr.p != nil {
 		data["Issuers"] = s.issuersOf(r.Context(), pr.p)
+		data["Root"] = pr.p.Root && s.comp != nil
 	}
 	s.render(pr, http.StatusOK, "home", s.layout(pr, title, data))
 }

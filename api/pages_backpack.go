@@ -219,11 +219,25 @@ func (s *Server) backpackCollection(pr *pageReq) {
 	http.Redirect(pr.w, pr.r, "/backpack/sharing?done=collection.created", http.StatusSeeOther)
 }
 
-// backpackCLR downloads the learner's whole record as a CLR 2.0.
+// backpackCLR downloads the learner's whole record as a CLR 2.0, or the
+// credentials ticked on the exports page.
 func (s *Server) backpackCLR(pr *pageReq) {
-	b, err := s.backpack.CLR(pr.r.Context(), pr.p.UserID, nil)
+	selected := pr.r.PostForm["credential"]
+	fromExports := pr.r.PostFormValue("back") == "exports"
+	if fromExports && pr.r.PostFormValue("scope") == "selection" && len(selected) == 0 {
+		s.renderExports(pr, http.StatusBadRequest, pr.t("exports.clr.none"), "clr-pick")
+		return
+	}
+	if pr.r.PostFormValue("scope") != "selection" {
+		selected = nil
+	}
+	b, err := s.backpack.CLR(pr.r.Context(), pr.p.UserID, selected)
 	if err != nil {
 		if msg, ok := backpackFormError(pr, err); ok {
+			if fromExports {
+				s.renderExports(pr, http.StatusBadRequest, msg, "clr-pick")
+				return
+			}
 			s.backpackPageBP(pr, http.StatusBadRequest, msg)
 			return
 		}

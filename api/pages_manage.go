@@ -49,6 +49,7 @@ func (s *Server) managePages(r *mux.Router) {
 		r.HandleFunc(m+"/pending/{id}/{action:approve|reject}", s.issuerPage(auth.RoleTrainer, s.pendingDecide)).Methods(post)
 		r.HandleFunc(m+"/statistics", s.issuerPage(auth.RoleAdmin, s.statisticsPage)).Methods(get)
 	}
+	s.staffPages(r, m)
 }
 
 // issuerReq is a page request on one issuer by someone with a role on it.
@@ -101,6 +102,12 @@ func (s *Server) issuerLayout(ir *issuerReq, title string, data any) *web.Page {
 	}
 	add("/achievements", "achievements")
 	add("/credentials", "credentials")
+	if s.att != nil {
+		add("/attestations", "attestations")
+	}
+	if s.comp != nil {
+		add("/frameworks", "frameworks")
+	}
 	if ir.admin() {
 		add("/keys", "keys")
 		add("/tokens", "tokens")
@@ -954,5 +961,5 @@ func (s *Server) statisticsPage(ir *issuerReq) {
 	add("departements", st.ByDepartement)
 	add("disciplines", st.ByDiscipline)
 	add("months", st.ByMonth)
-	s.render(ir.pageReq, http.StatusOK, "statistics", s.issuerLayout(ir, ir.t("stats.title"), map[string]any{"Charts": charts, "Total": st.Total}))
+	s.render(ir.pageReq, http.StatusOK, "statistics", s.issuerLayout(ir, ir.t("stats.title"), map[string]any{"Charts": charts, "Lead": ir.t("stats.lead", st.Total)}))
 }

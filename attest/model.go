@@ -355,4 +355,10 @@ type Store interface {
 	FinishMerged(ctx context.Context, batchID, sha string, pdf []byte, at time.Time) error
 	MergedPDF(ctx context.Context, batchID string) ([]byte, error)
 	BatchByMergedSHA256(ctx context.Context, sha string) (*Batch, error)
+
+	// LearnerAttestations lists the attestations issued to any of emails
+	// (normalized), newest first, without their PDFs.
+	LearnerAttestations(ctx context.Context, emails []string, limit int) ([]Attestation, error)
+	// Batches lists an issuer's batches, newest first.
+	Batches(ctx context.Context, issuer string, limit int) ([]Batch, error)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -378,6 +379,30 @@ func (s *Service) Attestation(ctx context.Context, id string) (*Attestation, err
 		return nil, fmt.Errorf("attestation %q: %w", id, ErrNotFound)
 	}
 	return s.store.Attestation(ctx, id)
+}
+
+// MaxListed caps the attestations and batches one listing returns.
+const MaxListed = 200
+
+// LearnerAttestations lists the attestations issued to any of a learner's
+// addresses, newest first (at most MaxListed).
+func (s *Service) LearnerAttestations(ctx context.Context, emails []string) ([]Attestation, error) {
+	norm := make([]string, 0, len(emails))
+	for _, e := range emails {
+		if e = badges.NormalizeEmail(e); e != "" && !slices.Contains(norm, e) {
+			norm = append(norm, e)
+		}
+	}
+	if len(norm) == 0 {
+		return nil, nil
+	}
+	return s.store.LearnerAttestations(ctx, norm, MaxListed)
+}
+
+// Batches lists an issuer's attestation batches, newest first (at most
+// MaxListed).
+func (s *Service) Batches(ctx context.Context, issuer string) ([]Batch, error) {
+	return s.store.Batches(ctx, issuer, MaxListed)
 }
 
 // PDF returns the delivered PDF of an attestation.

@@ -225,3 +225,50 @@ func (s *DB) FailBatch(ctx context.Context, id, reason string) error {
 	}
 	return nil
 }
+
+// LearnerAttestations implements attest.Store: newest first.
+func (s *DB) LearnerAttestations(ctx context.Context, emails []string, limit int) ([]attest.Attestation, error) {
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(emails)+1)
+	marks := make([]string, len(emails))
+	for i, e := range emails {
+		marks[i] = "?"
+		args = append(args, e)
+	}
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+attestationCols+" FROM attestations WHERE learner_email IN ("+strings.Join(marks, ", ")+
+		") ORDER BY created_at DESC, id LIMIT ?"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: learner attestations: %w", err)
+	}
+	defer rows.Close()
+	var out []attest.Attestation
+	for rows.Next() {
+		a, err := scanAttestation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: learner attestations: %w", err)
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
+// Batches implements attest.Store: an issuer's batches, newest first.
+func (s *DB) Batches(ctx context.Context, issuer string, limit int) ([]attest.Batch, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(batchSelect+" WHERE attest_batches.issuer = ? ORDER BY attest_batches.created_at DESC, attest_batches.id LIMIT ?"), issuer, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: batches: %w", err)
+	}
+	defer rows.Close()
+	var out []attest.Batch
+	for rows.Next() {
+		b, err := scanBatch(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: batches: %w", err)
+		}
+		out = append(out, *b)
+	}
+	return out, rows.Err()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -135,6 +136,50 @@ func TestAttestationBatches(t *testing.T) {
 		}
 		if got, _ := db.Batch(ctx, "b1"); got.State != attest.BatchFailed || got.Errors[0].Message != "plus de clé" {
 			t.Errorf("failed batch %+v", got)
+		}
+	})
+}
+
+// A learner's attestations are found by any of their addresses, newest
+// first; an issuer's batches by issuer, newest first, and no other's.
+func TestAttestationListings(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mkIssuer(t, db, "ac-lyon")
+		mkIssuer(t, db, "ac-nice")
+		mkAchievement(t, db, "ac-lyon", "a1")
+		if err := db.InsertCredentials(ctx, []issuing.Credential{cred("c1", "ac-lyon", "a1", 1), cred("c2", "ac-lyon", "a1", 2), cred("c3", "ac-lyon", "a1", 3)}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		a1, a2, a3 := attestation("t1", "AAAA2222BB", "c1"), attestation("t2", "CCCC2222DD", "c2"), attestation("t3", "EEEE2222FF", "c3")
+		a1.LearnerEmail, a2.LearnerEmail, a3.LearnerEmail = "ana@ac-lyon.fr", "ana.martin@gmail.com", "jules@ac-lyon.fr"
+		a2.CreatedAt = t0.Add(time.Hour)
+		if err := db.CreateAttestations(ctx, []attest.Attestation{a1, a2, a3}, nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.LearnerAttestations(ctx, []string{"ana@ac-lyon.fr", "ana.martin@gmail.com"}, 10)
+		if err != nil || len(got) != 2 || got[0].ID != "t2" || got[1].ID != "t1" || got[0].PDF != nil {
+			t.Fatalf("learner attestations %+v %v", got, err)
+		}
+		if got, err := db.LearnerAttestations(ctx, []string{"ana@ac-lyon.fr", "ana.martin@gmail.com"}, 1); err != nil || len(got) != 1 || got[0].ID != "t2" {
+			t.Errorf("limited to 1: %+v %v", got, err)
+		}
+		if got, err := db.LearnerAttestations(ctx, []string{"nobody@ac-lyon.fr"}, 10); err != nil || len(got) != 0 {
+			t.Errorf("nobody's attestations: %+v %v", got, err)
+		}
+		for i, is := range []string{"ac-lyon", "ac-nice", "ac-lyon"} {
+			b := attest.Batch{ID: fmt.Sprintf("b%d", i), Issuer: is, State: attest.BatchQueued, Total: 2, Session: json.RawMessage(`{"session":{}}`),
+				CreatedBy: "test", CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+			if err := db.CreateBatch(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bs, err := db.Batches(ctx, "ac-lyon", 10)
+		if err != nil || len(bs) != 2 || bs[0].ID != "b2" || bs[1].ID != "b0" || bs[0].Issuer != "ac-lyon" {
+			t.Fatalf("ac-lyon's batches %+v %v", bs, err)
+		}
+		if bs, err := db.Batches(ctx, "ac-paris", 10); err != nil || len(bs) != 0 {
+			t.Errorf("batches of an issuer with none: %+v %v", bs, err)
 		}
 	})
 }

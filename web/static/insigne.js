@@ -2,8 +2,9 @@
 (function () {
   "use strict";
 
-  // A bulk award's progress: poll the job (GET /api/v1/jobs/{id}) and move
-  // the <progress> bar; without script the page refreshes itself.
+  // A bulk award's or an attestation batch's progress: poll the job (GET
+  // /api/v1/jobs/{id}, /api/v1/attestations/batches/{id}) and move the
+  // <progress> bar; without script the page refreshes itself.
   function followJob(box) {
     var bar = document.getElementById("job-progress");
     var percent = document.getElementById("job-percent");
@@ -27,7 +28,9 @@
           if (j.state === "done" || j.state === "failed") {
             state.textContent = box.getAttribute(j.state === "done" ? "data-done-text" : "data-failed-text");
             box.setAttribute("data-finished", "true");
-            if (j.errors && j.errors.length) { window.location.reload(); }
+            // The server shows the errors (and an attestation batch's
+            // downloads) once the work is over.
+            if ((j.errors && j.errors.length) || box.hasAttribute("data-reload")) { window.location.reload(); }
             return;
           }
           state.textContent = box.getAttribute("data-running-text");
@@ -77,7 +80,7 @@
       b.addEventListener("click", function () { window.print(); });
     });
     var box = document.querySelector("[data-job]");
-    if (box) { followJob(box); }
+    if (box && box.getAttribute("data-finished") !== "true") { followJob(box); }
     confirmForms();
   });
 })();
