@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"unicode/utf8"
 )
 
 // Template issues many credentials that differ only in their id, recipient
@@ -162,12 +163,8 @@ func (t *Template) Credential(id string, r Recipient, status *CredentialStatus) 
 	doc["id"] = cid
 	doc["credentialSubject"] = subject
 	if st != nil {
-		b, err := json.Marshal(st)
+		m, err := statusObject(st)
 		if err != nil {
-			return nil, err
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, err
 		}
 		doc["credentialStatus"] = m
@@ -178,4 +175,34 @@ func (t *Template) Credential(id string, r Recipient, status *CredentialStatus) 
 		return nil, fmt.Errorf("build achievement credential: %w", err)
 	}
 	return doc, nil
+}
+
+// statusObject is the JSON object of a status entry, as MarshalJSON
+// writes it. The common entry (strings only, valid UTF-8, the usual
+// members) is built directly: it is made for every credential of a bulk
+// award.
+func statusObject(st *CredentialStatus) (map[string]any, error) {
+	plain := st.StatusSize == nil && len(st.Extra) == 0
+	for _, v := range []string{st.ID, st.Type, st.StatusPurpose, st.StatusListIndex, st.StatusListCredential} {
+		plain = plain && utf8.ValidString(v)
+	}
+	if plain {
+		m := make(map[string]any, 5)
+		for _, kv := range [...][2]string{{"id", st.ID}, {"type", st.Type}, {"statusPurpose", st.StatusPurpose},
+			{"statusListIndex", st.StatusListIndex}, {"statusListCredential", st.StatusListCredential}} {
+			if kv[1] != "" {
+				m[kv[0]] = kv[1]
+			}
+		}
+		return m, nil
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

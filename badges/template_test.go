@@ -98,3 +98,25 @@ func TestTemplateMarshalIsJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+// statusObject builds what the JSON round trip of a status entry gives.
+func TestStatusObjectIsTheJSONRoundTrip(t *testing.T) {
+	size := 2
+	for _, st := range []*CredentialStatus{
+		{ID: "https://example.org/status/1#5", Type: "BitstringStatusListEntry", StatusPurpose: "revocation", StatusListIndex: "5", StatusListCredential: "https://example.org/status/1"},
+		{ID: "https://example.org/status/1#5", Type: "1EdTechRevocationList"},
+		{ID: "https://example.org/s#\xff", Type: "X"},
+		{ID: "https://example.org/s#1", Type: "BitstringStatusListEntry", StatusSize: &size, Extra: map[string]any{"statusMessage": []any{"x"}}},
+	} {
+		got, err := statusObject(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(st)
+		var want map[string]any
+		json.Unmarshal(b, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v:\n got %v\nwant %v", st, got, want)
+		}
+	}
+}
