@@ -194,13 +194,13 @@ func (s *Service) prepare(ctx context.Context, part []Award) *issuing.Prepared {
 // could not be signed, or stored, goes through the careful path.
 func (s *Service) commit(ctx context.Context, c chunk) ([]string, error) {
 	if c.signed != nil {
-		if _, err := s.iss.Store(ctx, c.signed); err == nil {
-			ids := make([]string, len(c.part))
-			for i, a := range c.part {
-				ids[i] = a.CredentialID
-			}
-			if err := s.store.FinishAwards(ctx, ids, AwardIssued, "", s.now()); err != nil {
-				return nil, err
+		creds, err := s.iss.StoreWith(ctx, c.signed, func(creds []issuing.Credential, audit []issuing.AuditEntry) error {
+			return s.store.IssueAwards(ctx, creds, audit, s.now())
+		})
+		if err == nil {
+			ids := make([]string, len(creds))
+			for i, c := range creds {
+				ids[i] = c.ID
 			}
 			return ids, nil
 		}

@@ -229,6 +229,10 @@ type Store interface {
 	ClaimAwards(ctx context.Context, ids []string, limit int, now, until time.Time) ([]Award, error)
 	// FinishAwards marks awards issued, or failed with a reason.
 	FinishAwards(ctx context.Context, credentialIDs []string, state, reason string, at time.Time) error
+	// IssueAwards stores the credentials of awards (each credential's id
+	// is its award's) with their audit entries, and marks the awards
+	// issued, in one transaction; issuing.ErrConflict as InsertCredentials.
+	IssueAwards(ctx context.Context, creds []issuing.Credential, audit []issuing.AuditEntry, at time.Time) error
 	// ReleaseAwards records a failed attempt; the awards stay pending and
 	// are tried again when their lease runs out.
 	ReleaseAwards(ctx context.Context, credentialIDs []string, reason string) error

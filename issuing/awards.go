@@ -426,7 +426,7 @@ func (s *Service) Award(ctx context.Context, actor string, p *Prepared) ([]Crede
 
 // Signed is a prepared award's credentials, signed and not yet stored.
 // A caller issuing award after award signs the next one while this one
-// is stored (Sign, then Store).
+// is stored (Sign, then StoreWith).
 type Signed struct {
 	p     *Prepared
 	g     *signer
@@ -446,13 +446,6 @@ func (s *Service) Sign(ctx context.Context, actor string, p *Prepared) (*Signed,
 	return s.sign(ctx, actor, p, false)
 }
 
-// Store stores what Sign signed, in one transaction.
-func (s *Service) Store(ctx context.Context, sg *Signed) ([]Credential, error) {
-	return s.commit(ctx, sg, func(creds []Credential, audit []AuditEntry) error {
-		return s.store.InsertCredentials(ctx, creds, nil, audit)
-	})
-}
-
 // AwardWith issues credentials like Award, but lets the caller make what
 // depends on the signed credentials (an attestation's PDF) before anything
 // is stored, so that no credential is stored without it. keep receives the
@@ -468,6 +461,14 @@ func (s *Service) AwardWith(ctx context.Context, actor string, p *Prepared, keep
 	}
 	_, err := s.issue(ctx, actor, p, keep)
 	return err
+}
+
+// StoreWith stores what Sign signed through keep, which must store the
+// credentials and their audit entries (audit[i] is creds[i]'s) in one
+// transaction with whatever goes with them (InsertCredentials' contract:
+// ErrConflict when a status index or id is taken, and nothing written).
+func (s *Service) StoreWith(ctx context.Context, sg *Signed, keep func(creds []Credential, audit []AuditEntry) error) ([]Credential, error) {
+	return s.commit(ctx, sg, keep)
 }
 
 // issue signs the credentials of a prepared award and stores them with

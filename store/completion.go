@@ -598,6 +598,35 @@ func (s *DB) FinishAwards(ctx context.Context, ids []string, state, reason strin
 	return s.updateAwards(ctx, ids, "state = ?, error = ?, issued_at = ?", state, reason, micros(at))
 }
 
+// IssueAwards implements completion.Store: the awards' credentials, their
+// audit entries and the awards noted issued, in one transaction.
+func (s *DB) IssueAwards(ctx context.Context, cs []issuing.Credential, audit []issuing.AuditEntry, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertCredentials(ctx, tx, cs); err != nil {
+			return err
+		}
+		for _, a := range audit {
+			if err := s.audit(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		return inChunks(ids, 500, func(part []string) error {
+			args := []any{completion.AwardIssued, micros(at)}
+			for _, id := range part {
+				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE completion_awards SET state = ?, error = '', issued_at = ? WHERE credential_id IN ("+marks(len(part))+")"), args...); err != nil {
+				return fmt.Errorf("store: issue awards: %w", err)
+			}
+			return nil
+		})
+	})
+}
+
 // ReleaseAwards implements completion.Store.
 func (s *DB) ReleaseAwards(ctx context.Context, ids []string, reason string) error {
 	return s.updateAwardsWhere(ctx, ids, "attempts = attempts + 1, error = ?", onlyPending, reason)
