@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,31 @@ func BenchmarkBackpackListingHTTP(b *testing.B) {
 				res.Body.Close()
 				if res.StatusCode != 200 {
 					b.Fatal(fmt.Sprintf("%s: %.200s", res.Status, body))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyHTTP: POST /api/v1/verify of one of this service's
+// credentials (its issuer profile and status list resolved from this
+// service): the CPU of a verification, to profile with -cpuprofile.
+func BenchmarkVerifyHTTP(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			bp := newBPServer(b, be.DSN(b))
+			ids := bp.award(b, bp.Root, bp.Ach, "anne@example.org")
+			cred := bp.must(b, 200, "GET", "/credentials/"+ids[0], req{Header: map[string]string{"Accept": "application/vc+ld+json"}})
+			client := &http.Client{}
+			for b.Loop() {
+				res, err := client.Post(bp.URL+"/api/v1/verify", "application/json", bytes.NewReader(cred.Body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || !bytes.Contains(body, []byte(`"valid"`)) {
+					b.Fatal(fmt.Sprintf("%s: %.300s", res.Status, body))
 				}
 			}
 		})
