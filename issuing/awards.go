@@ -397,6 +397,11 @@ func (g *signer) signAll(rows []RecipientInput, firstRow int, slots []slot) ([]C
 					continue
 				}
 				creds[i], errs[i] = g.sign(field, rows[i], slots[i])
+				// Signing a thousand credentials keeps every core busy
+				// for a while: yield after each one (a few hundred
+				// microseconds), so that requests arriving meanwhile wait
+				// that long rather than the scheduler's 10 ms time slice.
+				runtime.Gosched()
 			}
 		})
 	}
