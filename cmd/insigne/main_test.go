@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,5 +260,39 @@ func TestInteropWithDigitalBazaar(t *testing.T) {
 	bad[len(bad)-5] ^= 1
 	if _, ok, _ := node.VerifyJWT(t, string(bad), nil); ok {
 		t.Error("jose accepted a tampered JWT")
+	}
+}
+
+// INSIGNE_PPROF_ADDR serves the runtime's profiles on a listener of its
+// own, and nothing else.
+func TestServeProfiles(t *testing.T) {
+	stop, err := serveProfiles("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	stop, err = serveProfiles(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/cmdline": 200, "/api/v1/issuers": 404} {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
+	if _, err := serveProfiles("not an address"); err == nil {
+		t.Error("a bad address was accepted")
 	}
 }

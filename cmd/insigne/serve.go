@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -202,6 +203,17 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		<-batchesDone
 		<-sweepDone
 	}()
+
+	if addr := e.getenv("INSIGNE_PPROF_ADDR"); addr != "" {
+		// Profiles of a live node, for its operators only: a listener of
+		// its own, meant for a loopback address, never the public one.
+		stopProfiles, err := serveProfiles(addr)
+		if err != nil {
+			return fmt.Errorf("INSIGNE_PPROF_ADDR: %w", err)
+		}
+		defer stopProfiles()
+		log.Info("profiles served", "addr", addr)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -409,4 +421,21 @@ func moodleURLList(v string) []string {
 		}
 	}
 	return out
+}
+
+// serveProfiles serves Go's runtime profiles (net/http/pprof) on addr.
+func serveProfiles(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
