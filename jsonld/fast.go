@@ -737,56 +737,16 @@ func normalizeGold(ds *ld.RDFDataset) string {
 
 // nquadLine is json-gold's toNQuad.
 func nquadLine(q *ld.Quad, graphName string) string {
-	var b strings.Builder
-	switch s := q.Subject.(type) {
-	case ld.IRI:
-		b.WriteString("<")
-		b.WriteString(escapeNQ(s.Value))
-		b.WriteString(">")
+	r := render(q)
+	g := ""
+	switch {
+	case graphName == "":
+	case strings.HasPrefix(graphName, "_:"):
+		g = " " + graphName
 	default:
-		b.WriteString(q.Subject.GetValue())
+		g = " <" + escapeNQ(graphName) + ">"
 	}
-	if p, isIRI := q.Predicate.(ld.IRI); isIRI {
-		b.WriteString(" <")
-		b.WriteString(escapeNQ(p.Value))
-		b.WriteString("> ")
-	} else {
-		b.WriteString(" ")
-		b.WriteString(escapeNQ(q.Predicate.GetValue()))
-		b.WriteString(" ")
-	}
-	switch o := q.Object.(type) {
-	case ld.IRI:
-		b.WriteString("<")
-		b.WriteString(escapeNQ(o.Value))
-		b.WriteString(">")
-	case ld.BlankNode:
-		b.WriteString(o.Attribute)
-	case ld.Literal:
-		b.WriteString("\"")
-		b.WriteString(escapeNQ(o.Value))
-		b.WriteString("\"")
-		if o.Datatype == ld.RDFLangString {
-			b.WriteString("@")
-			b.WriteString(o.Language)
-		} else if o.Datatype != ld.XSDString {
-			b.WriteString("^^<")
-			b.WriteString(escapeNQ(o.Datatype))
-			b.WriteString(">")
-		}
-	}
-	if graphName != "" {
-		if !strings.HasPrefix(graphName, "_:") {
-			b.WriteString(" <")
-			b.WriteString(escapeNQ(graphName))
-			b.WriteString(">")
-		} else {
-			b.WriteString(" ")
-			b.WriteString(graphName)
-		}
-	}
-	b.WriteString(" .\n")
-	return b.String()
+	return r.s + " " + r.p + " " + r.o + g + " .\n"
 }
 
 var nqEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
