@@ -439,9 +439,6 @@ type Signed struct {
 	audit []AuditEntry
 }
 
-// Len is how many credentials were signed.
-func (sg *Signed) Len() int { return len(sg.creds) }
-
 // Sign signs the credentials of a prepared award without storing them. A
 // recipient that cannot be awarded fails it, with an error naming them.
 func (s *Service) Sign(ctx context.Context, actor string, p *Prepared) (*Signed, error) {
