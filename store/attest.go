@@ -66,21 +66,11 @@ func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, cr
 		if p == nil {
 			return nil
 		}
-		var raw string
-		if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM attest_batches WHERE id = ?"), p.BatchID).Scan(&raw); err != nil {
+		err := addProgress(ctx, s, tx, "attest_batches", p.BatchID, p.Done, p.Failed, p.Errors, p.Finish)
+		if errors.Is(err, sql.ErrNoRows) {
 			return attestNotFound(err, "batch "+p.BatchID)
 		}
-		eb := appendRowErrors(raw, p.Errors)
-		state := attest.BatchRunning
-		if p.Finish {
-			state = attest.BatchDone
-		}
-		_, err := tx.ExecContext(ctx, s.q("UPDATE attest_batches SET done = done + ?, failed = failed + ?, errors = ?, state = ?, updated_at = ? WHERE id = ?"),
-			p.Done, p.Failed, string(eb), state, micros(time.Now()), p.BatchID)
-		if err != nil {
-			return fmt.Errorf("store: batch progress: %w", err)
-		}
-		return nil
+		return err
 	})
 }
 

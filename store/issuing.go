@@ -413,10 +413,16 @@ func (s *DB) insertCredentials(ctx context.Context, tx *sql.Tx, cs []issuing.Cre
 	return nil
 }
 
-// appendRowErrors adds a chunk's row errors to the JSON list stored with a
-// job or a batch. It keeps the first thousand reasons; the counts, kept
-// apart, stay exact.
-func appendRowErrors[E any](raw string, add []E) []byte {
+// addProgress records a chunk of a job or an attestation batch (table
+// jobs or attest_batches) within tx: the counts, the chunk's row errors
+// added to the stored list (the first thousand reasons are kept; the
+// counts, apart, stay exact) and the state, done once finish. It returns
+// sql.ErrNoRows when there is no row id.
+func addProgress[E any](ctx context.Context, s *DB, tx *sql.Tx, table, id string, done, failed int, add []E, finish bool) error {
+	var raw string
+	if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM "+table+" WHERE id = ?"), id).Scan(&raw); err != nil {
+		return err
+	}
 	var errs []E
 	json.Unmarshal([]byte(raw), &errs)
 	for _, e := range add {
@@ -424,30 +430,30 @@ func appendRowErrors[E any](raw string, add []E) []byte {
 			errs = append(errs, e)
 		}
 	}
-	if errs == nil {
-		return []byte("[]")
+	eb := []byte("[]")
+	if errs != nil {
+		eb, _ = json.Marshal(errs)
 	}
-	eb, _ := json.Marshal(errs)
-	return eb
+	// Jobs and batches name their states alike.
+	state := issuing.JobRunning
+	if finish {
+		state = issuing.JobDone
+	}
+	_, err := tx.ExecContext(ctx, s.q("UPDATE "+table+" SET done = done + ?, failed = failed + ?, errors = ?, state = ?, updated_at = ? WHERE id = ?"),
+		done, failed, string(eb), state, micros(time.Now()), id)
+	if err != nil {
+		return fmt.Errorf("store: %s progress: %w", table, err)
+	}
+	return nil
 }
 
 // jobProgress records a chunk of a job within tx.
 func (s *DB) jobProgress(ctx context.Context, tx *sql.Tx, p *issuing.Progress) error {
-	var raw string
-	if err := tx.QueryRowContext(ctx, s.q("SELECT errors FROM jobs WHERE id = ?"), p.JobID).Scan(&raw); err != nil {
+	err := addProgress(ctx, s, tx, "jobs", p.JobID, p.Done, p.Failed, p.Errors, p.Finish)
+	if errors.Is(err, sql.ErrNoRows) {
 		return notFound(err, "job "+p.JobID)
 	}
-	eb := appendRowErrors(raw, p.Errors)
-	state := issuing.JobRunning
-	if p.Finish {
-		state = issuing.JobDone
-	}
-	_, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET done = done + ?, failed = failed + ?, errors = ?, state = ?, updated_at = ? WHERE id = ?"),
-		p.Done, p.Failed, string(eb), state, micros(time.Now()), p.JobID)
-	if err != nil {
-		return fmt.Errorf("store: job progress: %w", err)
-	}
-	return nil
+	return err
 }
 
 func scanCredential(sc interface{ Scan(...any) error }) (*issuing.Credential, error) {
