@@ -27,13 +27,8 @@ const attestationCols = "id, code, issuer, credential_id, learner_email, learner
 // CreateAttestations implements attest.Store.
 func (s *DB) CreateAttestations(ctx context.Context, as []attest.Attestation, creds []issuing.Credential, audit []issuing.AuditEntry, p *attest.BatchProgress) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertCredentials(ctx, tx, creds); err != nil {
+		if err := s.insertAudited(ctx, tx, creds, audit); err != nil {
 			return err
-		}
-		for _, a := range audit {
-			if err := s.audit(ctx, tx, a); err != nil {
-				return err
-			}
 		}
 		for start := 0; start < len(as); start += 100 {
 			end := min(start+100, len(as))

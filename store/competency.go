@@ -327,14 +327,6 @@ func (s *DB) DecidePendingAward(ctx context.Context, p issuing.PendingAward, cre
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("pending award %s: %w", p.ID, issuing.ErrAlreadyDecided)
 		}
-		if err := s.insertCredentials(ctx, tx, creds); err != nil {
-			return err
-		}
-		for _, a := range audit {
-			if err := s.audit(ctx, tx, a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertAudited(ctx, tx, creds, audit)
 	})
 }

@@ -575,18 +575,18 @@ func (s *DB) ClaimAwards(ctx context.Context, ids []string, limit int, now, unti
 }
 
 func (s *DB) updateAwards(ctx context.Context, ids []string, set string, args ...any) error {
-	return s.updateAwardsWhere(ctx, ids, set, "", args...)
+	return s.updateAwardsWhere(ctx, s.db, ids, set, "", args...)
 }
 
-// updateAwardsWhere is updateAwards for the awards that also meet cond
-// (SQL ending in AND).
-func (s *DB) updateAwardsWhere(ctx context.Context, ids []string, set, cond string, args ...any) error {
+// updateAwardsWhere is updateAwards, through ex (the database or a
+// transaction), for the awards that also meet cond (SQL ending in AND).
+func (s *DB) updateAwardsWhere(ctx context.Context, ex execer, ids []string, set, cond string, args ...any) error {
 	return inChunks(ids, 500, func(part []string) error {
 		a := slices.Clone(args)
 		for _, id := range part {
 			a = append(a, id)
 		}
-		_, err := s.db.ExecContext(ctx, s.q("UPDATE completion_awards SET "+set+" WHERE "+cond+"credential_id IN ("+marks(len(part))+")"), a...)
+		_, err := ex.ExecContext(ctx, s.q("UPDATE completion_awards SET "+set+" WHERE "+cond+"credential_id IN ("+marks(len(part))+")"), a...)
 		if err != nil {
 			return fmt.Errorf("store: update awards: %w", err)
 		}
@@ -602,7 +602,7 @@ func (s *DB) FinishAwards(ctx context.Context, ids []string, state, reason strin
 		return errors.New("store: finish awards: state must be issued or failed")
 	}
 	if state == completion.AwardFailed {
-		return s.updateAwardsWhere(ctx, ids, "state = ?, error = ?, issued_at = ?", onlyPending, state, reason, micros(at))
+		return s.updateAwardsWhere(ctx, s.db, ids, "state = ?, error = ?, issued_at = ?", onlyPending, state, reason, micros(at))
 	}
 	return s.updateAwards(ctx, ids, "state = ?, error = ?, issued_at = ?", state, reason, micros(at))
 }
@@ -611,34 +611,20 @@ func (s *DB) FinishAwards(ctx context.Context, ids []string, state, reason strin
 // audit entries and the awards noted issued, in one transaction.
 func (s *DB) IssueAwards(ctx context.Context, cs []issuing.Credential, audit []issuing.AuditEntry, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertCredentials(ctx, tx, cs); err != nil {
+		if err := s.insertAudited(ctx, tx, cs, audit); err != nil {
 			return err
-		}
-		for _, a := range audit {
-			if err := s.audit(ctx, tx, a); err != nil {
-				return err
-			}
 		}
 		ids := make([]string, len(cs))
 		for i, c := range cs {
 			ids[i] = c.ID
 		}
-		return inChunks(ids, 500, func(part []string) error {
-			args := []any{completion.AwardIssued, micros(at)}
-			for _, id := range part {
-				args = append(args, id)
-			}
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE completion_awards SET state = ?, error = '', issued_at = ? WHERE credential_id IN ("+marks(len(part))+")"), args...); err != nil {
-				return fmt.Errorf("store: issue awards: %w", err)
-			}
-			return nil
-		})
+		return s.updateAwardsWhere(ctx, tx, ids, "state = ?, error = '', issued_at = ?", "", completion.AwardIssued, micros(at))
 	})
 }
 
 // ReleaseAwards implements completion.Store.
 func (s *DB) ReleaseAwards(ctx context.Context, ids []string, reason string) error {
-	return s.updateAwardsWhere(ctx, ids, "attempts = attempts + 1, error = ?", onlyPending, reason)
+	return s.updateAwardsWhere(ctx, s.db, ids, "attempts = attempts + 1, error = ?", onlyPending, reason)
 }
 
 // ExistingCredentials implements completion.Store.

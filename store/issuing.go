@@ -369,19 +369,27 @@ const insertBatch = 200
 // InsertCredentials implements issuing.Store.
 func (s *DB) InsertCredentials(ctx context.Context, cs []issuing.Credential, p *issuing.Progress, audit []issuing.AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertCredentials(ctx, tx, cs); err != nil {
+		if err := s.insertAudited(ctx, tx, cs, audit); err != nil {
 			return err
-		}
-		for _, a := range audit {
-			if err := s.audit(ctx, tx, a); err != nil {
-				return err
-			}
 		}
 		if p == nil {
 			return nil
 		}
 		return s.jobProgress(ctx, tx, p)
 	})
+}
+
+// insertAudited inserts credentials and their audit entries within tx.
+func (s *DB) insertAudited(ctx context.Context, tx *sql.Tx, cs []issuing.Credential, audit []issuing.AuditEntry) error {
+	if err := s.insertCredentials(ctx, tx, cs); err != nil {
+		return err
+	}
+	for _, a := range audit {
+		if err := s.audit(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertCredentials inserts credentials in batches within tx.
