@@ -55,6 +55,8 @@ type Service struct {
 	// which e-mail addresses have accounts.
 	dummyOnce sync.Once
 	dummyHash string
+
+	sessions *sessionCache // nil: every request reads its session
 }
 
 // Option configures a Service.
@@ -83,6 +85,20 @@ func WithSessionTTL(d time.Duration) Option {
 		}
 	}
 }
+
+// WithSessionCache keeps each session's principal in memory for ttl once
+// read (0: read it on every request). A sign-out, or a change of
+// memberships made through this Service, takes effect at once; the same
+// made on another node, or a suspension or deletion made elsewhere, within
+// ttl.
+func WithSessionCache(ttl time.Duration) Option {
+	return func(s *Service) { s.sessions = newSessionCache(ttl) }
+}
+
+// ForgetUser drops what this node remembers of userID's sessions: call it
+// after the account is suspended or deleted, or its rights change, outside
+// this Service.
+func (s *Service) ForgetUser(userID string) { s.sessions.dropUser(userID) }
 
 // NewService returns a Service on st. now is the clock (time.Now if nil).
 func NewService(st Store, now func() time.Time, opts ...Option) *Service {
@@ -340,6 +356,10 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 		return nil, "", unauthenticated("no session cookie, or not one of ours")
 	}
 	hash := HashToken(cookieValue)
+	now := s.now()
+	if e, ok := s.sessions.get(hash, now); ok {
+		return e.p, e.csrf, nil
+	}
 	sess, u, ms, err := s.st.SessionUser(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", unauthenticated("unknown session")
@@ -347,7 +367,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 	if err != nil {
 		return nil, "", fmt.Errorf("auth: session: %w", err)
 	}
-	if !s.now().Before(sess.ExpiresAt) {
+	if !now.Before(sess.ExpiresAt) {
 		// Best effort: an expired session is refused whether or not the
 		// clean-up works.
 		_ = s.st.DeleteSession(ctx, hash)
@@ -356,7 +376,9 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 	if u.Suspended {
 		return nil, "", errSuspended
 	}
-	return principal(u, ms), sess.CSRF, nil
+	p = principal(u, ms)
+	s.sessions.put(hash, p, sess.CSRF, sess.ExpiresAt, now)
+	return p, sess.CSRF, nil
 }
 
 // EndSession signs out the session whose cookie value is given. Ending an
@@ -365,7 +387,9 @@ func (s *Service) EndSession(ctx context.Context, cookieValue string) error {
 	if cookieValue == "" || len(cookieValue) > maxTokenLen {
 		return nil
 	}
-	if err := s.st.DeleteSession(ctx, HashToken(cookieValue)); err != nil {
+	hash := HashToken(cookieValue)
+	s.sessions.drop(hash)
+	if err := s.st.DeleteSession(ctx, hash); err != nil {
 		return fmt.Errorf("auth: end session: %w", err)
 	}
 	return nil
@@ -491,6 +515,7 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, issuer, email, na
 	if err := s.st.SetMembership(ctx, Membership{UserID: u.ID, Issuer: issuer, Role: role}); err != nil {
 		return User{}, fmt.Errorf("auth: member: %s as %s of %s: %w", email, role, issuer, err)
 	}
+	s.sessions.dropUser(u.ID)
 	return u, nil
 }
 
@@ -534,6 +559,7 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, issuer, userID
 	if err := s.st.SetMembership(ctx, Membership{UserID: userID, Issuer: issuer}); err != nil {
 		return fmt.Errorf("auth: remove member %s of %s: %w", userID, issuer, err)
 	}
+	s.sessions.dropUser(userID)
 	return nil
 }
 

@@ -716,3 +716,109 @@ func TestEnsureRootUser(t *testing.T) {
 		t.Errorf("bad address: %v", err)
 	}
 }
+
+// With the session cache, a node reads a session once per TTL; what it
+// changes itself applies at once, what another node changes within the TTL,
+// and a session never outlives its own expiry.
+func TestSessionCache(t *testing.T) {
+	s, st, clk := newTestService(t, WithSessionTTL(time.Hour), WithSessionCache(5*time.Second))
+	ctx := t.Context()
+	u := addUser(t, st, "t@example.org", "", map[string]Role{"ac-lyon": RoleTrainer})
+	other := addUser(t, st, "o@example.org", "", map[string]Role{"ac-lyon": RoleTrainer})
+	cookie, csrf, err := s.NewSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCookie, _, _ := s.NewSession(ctx, other.ID)
+	mustTrainer := func(c string, want bool) {
+		t.Helper()
+		p, gotCSRF, err := s.SessionPrincipal(ctx, c)
+		if err != nil {
+			t.Fatalf("SessionPrincipal: %v", err)
+		}
+		if p.Can("ac-lyon", RoleTrainer) != want {
+			t.Errorf("trainer of ac-lyon: %v, want %v", !want, want)
+		}
+		if c == cookie && gotCSRF != csrf {
+			t.Errorf("csrf %q, want %q", gotCSRF, csrf)
+		}
+	}
+	mustTrainer(cookie, true)
+	mustTrainer(otherCookie, true)
+
+	// Another node removes the membership: seen here once the entry is
+	// older than the TTL, not before.
+	st.SetMembership(ctx, Membership{UserID: u.ID, Issuer: "ac-lyon"})
+	clk.advance(4 * time.Second)
+	mustTrainer(cookie, true)
+	clk.advance(time.Second)
+	mustTrainer(cookie, false)
+
+	// A change made through this Service applies at once, to that user
+	// only.
+	if _, err := s.AddMember(ctx, &Principal{Kind: KindRoot, Root: true}, "ac-lyon", u.Email, "", "", RoleTrainer); err != nil {
+		t.Fatal(err)
+	}
+	mustTrainer(cookie, true)
+	mustTrainer(otherCookie, true) // read again: the first entry is stale by now
+	st.SetMembership(ctx, Membership{UserID: other.ID, Issuer: "ac-lyon"}) // behind the cache's back
+	if err := s.RemoveMember(ctx, &Principal{Kind: KindRoot, Root: true}, "ac-lyon", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustTrainer(cookie, false)
+	mustTrainer(otherCookie, true) // still the cached entry: RemoveMember dropped u's only
+
+	// ForgetUser: a suspension made elsewhere, announced to this node.
+	st.mu.Lock()
+	ou := st.users[other.ID]
+	ou.Suspended = true
+	st.users[other.ID] = ou
+	st.mu.Unlock()
+	mustTrainer(otherCookie, true)
+	s.ForgetUser(other.ID)
+	if _, _, err := s.SessionPrincipal(ctx, otherCookie); !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("suspended user after ForgetUser: %v, want refused", err)
+	}
+
+	// Sign-out on this node: refused at once, though the entry was fresh.
+	mustTrainer(cookie, false)
+	if err := s.EndSession(ctx, cookie); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionPrincipal(ctx, cookie); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("ended session: %v", err)
+	}
+
+	// A cached session still ends at its own expiry.
+	s2, st2, clk2 := newTestService(t, WithSessionTTL(3*time.Second), WithSessionCache(time.Minute))
+	u2 := addUser(t, st2, "x@example.org", "", nil)
+	c2, _, _ := s2.NewSession(ctx, u2.ID)
+	if _, _, err := s2.SessionPrincipal(ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	clk2.advance(3 * time.Second)
+	if _, _, err := s2.SessionPrincipal(ctx, c2); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("expired session served from the cache: %v", err)
+	}
+}
+
+// The cache stays bounded: past its size, stale entries are dropped.
+func TestSessionCacheBounded(t *testing.T) {
+	c := newSessionCache(time.Second)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &Principal{Kind: KindUser, UserID: "u"}
+	for i := range maxCachedSessions {
+		c.put(fmt.Sprint(i), p, "", now.Add(time.Hour), now)
+	}
+	later := now.Add(2 * time.Second)
+	c.put("new", p, "", later.Add(time.Hour), later)
+	if len(c.m) != 1 {
+		t.Errorf("%d entries after the stale ones should have gone, want 1", len(c.m))
+	}
+	for i := range maxCachedSessions {
+		c.put(fmt.Sprint(i), p, "", later.Add(time.Hour), later)
+	}
+	if len(c.m) > maxCachedSessions {
+		t.Errorf("%d entries, bound %d", len(c.m), maxCachedSessions)
+	}
+}

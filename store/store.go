@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,21 +52,49 @@ type DB struct {
 	rebound map[string]string
 }
 
+// Option changes how Open connects.
+type Option func(*options)
+
+type options struct {
+	maxConns int
+}
+
+// WithMaxConns sets how many connections to PostgreSQL the node keeps at
+// most (n < 1: the default, DefaultMaxConns). SQLite ignores it.
+func WithMaxConns(n int) Option {
+	return func(o *options) { o.maxConns = n }
+}
+
+// DefaultMaxConns is the PostgreSQL pool size when none is given: two
+// connections per core this process may use, and at least four. Every
+// connection is a server process; beyond a few per core they only queue
+// for the same cores, and on a shared machine their page tables make the
+// kernel's memory scans (and so the latency tail) longer; see
+// docs/performance.md, "Backpack".
+func DefaultMaxConns() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
 // Open connects to dsn and applies the pending migrations. A dsn starting
 // with postgres:// or postgresql:// is PostgreSQL; anything else is the
 // path of an SQLite file (created when missing).
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	var (
 		db  *sql.DB
 		err error
 		d   Dialect
+		o   options
 	)
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxConns < 1 {
+		o.maxConns = DefaultMaxConns()
+	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		d = Postgres
 		db, err = sql.Open("pgx", dsn)
 		if err == nil {
-			db.SetMaxOpenConns(20)
-			db.SetMaxIdleConns(20)
+			db.SetMaxOpenConns(o.maxConns)
+			db.SetMaxIdleConns(o.maxConns)
 			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	} else {
@@ -274,3 +303,6 @@ func newID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Stats reports the connection pool's figures (for metrics and tests).
+func (s *DB) Stats() sql.DBStats { return s.db.Stats() }

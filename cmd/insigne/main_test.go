@@ -296,3 +296,17 @@ func TestServeProfiles(t *testing.T) {
 		t.Error("a bad address was accepted")
 	}
 }
+
+// A pool size that is no number, or none, stops serve before it listens,
+// with exit 2 naming the variable.
+func TestServeRefusesBadPoolSize(t *testing.T) {
+	for _, v := range []string{"many", "0", "-3", "100000"} {
+		var out, errb bytes.Buffer
+		vars := map[string]string{"INSIGNE_DATABASE_MAX_CONNS": v}
+		code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
+			env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }})
+		if code != 2 || !strings.Contains(errb.String(), "INSIGNE_DATABASE_MAX_CONNS") {
+			t.Errorf("INSIGNE_DATABASE_MAX_CONNS=%s: exit %d, %q; want 2 naming the variable", v, code, errb.String())
+		}
+	}
+}

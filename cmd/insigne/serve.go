@@ -69,7 +69,13 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if dsn == "" {
 		dsn = filepath.Join(*dataDir, "insigne.db")
 	}
-	db, err := store.Open(ctx, dsn)
+	var maxConns int
+	if v := e.getenv("INSIGNE_DATABASE_MAX_CONNS"); v != "" {
+		if maxConns, err = strconv.Atoi(v); err != nil || maxConns < 1 || maxConns > 1000 {
+			return usageError{"INSIGNE_DATABASE_MAX_CONNS must be a number of connections between 1 and 1000, like 8"}
+		}
+	}
+	db, err := store.Open(ctx, dsn, store.WithMaxConns(maxConns))
 	if err != nil {
 		return err
 	}
@@ -104,6 +110,13 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if tok := e.getenv("INSIGNE_ADMIN_TOKEN"); tok != "" {
 		authOpts = append(authOpts, auth.WithRootToken(tok))
 	}
+	cacheTTL := auth.DefaultSessionCacheTTL
+	if v := e.getenv("INSIGNE_SESSION_CACHE"); v != "" {
+		if cacheTTL, err = time.ParseDuration(v); err != nil || cacheTTL < 0 || cacheTTL > time.Minute {
+			return usageError{"INSIGNE_SESSION_CACHE must be a duration between 0 (no cache) and 1m, like 5s"}
+		}
+	}
+	authOpts = append(authOpts, auth.WithSessionCache(cacheTTL))
 	authSvc := auth.NewService(db, time.Now, authOpts...)
 
 	var oidc *auth.Provider
