@@ -148,7 +148,15 @@ func (s *Server) listBackpack(w http.ResponseWriter, r *http.Request, user strin
 	for i := range items {
 		out = append(out, toHoldingJSON(&items[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"credentials": out, "total": total, "limit": limit, "offset": offset})
+	// A struct rather than a map: the listing is the backpack's hottest
+	// answer, and encoding/json sorts a map's keys by reflection on every
+	// call. Same keys, same order as before.
+	writeJSON(w, http.StatusOK, struct {
+		Credentials []holdingJSON `json:"credentials"`
+		Limit       int           `json:"limit"`
+		Offset      int           `json:"offset"`
+		Total       int           `json:"total"`
+	}{out, limit, offset, total})
 }
 
 // importCredential takes the credential as the body, whatever its form:
