@@ -38,6 +38,9 @@ func (g *generator) seedBackpack(ctx context.Context) error {
 		}
 		g.cookies = append(g.cookies, c)
 	}
+	if err := db.VacuumSessions(ctx); err != nil {
+		return err
+	}
 	// One listing now, so that a misconfigured run is noticed before it is
 	// measured.
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.c.base+"/api/v1/backpack/credentials", nil)
