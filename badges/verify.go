@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +72,7 @@ type Verifier struct {
 	docs       DocumentFetcher
 	extractors []Extractor
 	trusted    func(issuerID string, k ResolvedKey) bool
+	lists      *listVerdicts
 }
 
 // VerifierConfig configures a Verifier.
@@ -90,6 +92,7 @@ func NewVerifier(c VerifierConfig) *Verifier {
 	return &Verifier{
 		schemas: c.Schemas, canon: c.Canon, docs: c.Docs, extractors: c.Extractors,
 		resolver: &Resolver{Docs: c.Docs}, trusted: c.Trusted,
+		lists: &listVerdicts{m: make(map[[sha256.Size]byte]time.Time)},
 	}
 }
 
@@ -523,17 +526,11 @@ func (v *Verifier) checkBitstring(ctx context.Context, r *Report, doc, e map[str
 	}
 	// The list is a credential of its issuer: its proof must hold and its
 	// issuer must be the credential's, or anyone could "unrevoke".
-	lr := &Report{}
 	if depth < maxNesting {
-		if _, ok := list["proof"]; ok {
-			v.checkEmbeddedProof(ctx, lr, list, issuerOf(list))
-		} else {
-			lr.add("proof", false, "the status list is not signed")
+		if msg := v.listFailure(ctx, body, list); msg != "" {
+			r.warn("status", "the status list could not be trusted ("+msg+"): status not checked")
+			return
 		}
-	}
-	if c, bad := lr.Failed(); bad {
-		r.warn("status", "the status list could not be trusted ("+c.Message+"): status not checked")
-		return
 	}
 	if li, ci := issuerOf(list), issuerOf(doc); li != ci {
 		r.warn("status", fmt.Sprintf("the status list is issued by %s, not by the credential's issuer %s: status not checked", li, ci))
