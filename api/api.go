@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -57,7 +58,10 @@ type Config struct {
 	// Ready reports whether the service can take traffic (the database
 	// answers).
 	Ready func(ctx context.Context) error
-	Log   *slog.Logger
+	// DBStats, when set, exports the database pool's figures as metrics
+	// (requests waiting for a connection show there first).
+	DBStats func() sql.DBStats
+	Log     *slog.Logger
 	// Registry receives the HTTP metrics; a new one when nil.
 	Registry *prometheus.Registry
 	// SecureCookies marks cookies Secure (the service is behind TLS).
@@ -152,6 +156,9 @@ func New(c Config) http.Handler {
 		ready: c.Ready, log: c.Log, registry: c.Registry, secure: c.SecureCookies, comp: c.Competency,
 		backpack: c.Backpack, obTokens: c.OBTokens, completions: c.Completions, att: c.Attest}
 	s.metrics = newMetrics(c.Registry)
+	if c.DBStats != nil {
+		registerPoolMetrics(c.Registry, c.DBStats)
+	}
 	s.baseURL, s.rec, s.lifecycle = c.BaseURL, c.Recorder, c.Lifecycle
 	if c.Statements != nil {
 		s.xapi = xapi.NewService(c.Statements, c.Recorder, c.BaseURL, time.Now)

@@ -118,7 +118,7 @@ func newTestServer(t testing.TB, dsn string, opts ...func(base string, c *api.Co
 	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
 	comp := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
-	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, Log: log, OAuth: oauth.New(oauth.Config{Store: db}),
+	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, DBStats: db.Stats, Log: log, OAuth: oauth.New(oauth.Config{Store: db}),
 		Completions: comp, Statements: db, Recorder: comp}
 	for _, o := range opts {
 		o(srv.URL, &cfg)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"database/sql"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -36,6 +37,25 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	reg.Register(collectors.NewGoCollector())
 	reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// registerPoolMetrics exports the database connection pool: how many
+// connections are open and busy, and how often and how long requests
+// waited for one (the sign that INSIGNE_DATABASE_MAX_CONNS is too small).
+func registerPoolMetrics(reg *prometheus.Registry, stats func() sql.DBStats) {
+	gauge := func(name, help string, f func(sql.DBStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(stats()) })
+	}
+	counter := func(name, help string, f func(sql.DBStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(stats()) })
+	}
+	reg.MustRegister(
+		gauge("insigne_db_connections_max", "Connections the pool may open.", func(s sql.DBStats) float64 { return float64(s.MaxOpenConnections) }),
+		gauge("insigne_db_connections_open", "Connections open.", func(s sql.DBStats) float64 { return float64(s.OpenConnections) }),
+		gauge("insigne_db_connections_in_use", "Connections in use.", func(s sql.DBStats) float64 { return float64(s.InUse) }),
+		counter("insigne_db_connection_waits_total", "Times a query waited for a free connection.", func(s sql.DBStats) float64 { return float64(s.WaitCount) }),
+		counter("insigne_db_connection_wait_seconds_total", "Time spent waiting for a free connection.", func(s sql.DBStats) float64 { return s.WaitDuration.Seconds() }),
+	)
 }
 
 func (s *Server) metricsHandler() http.Handler {

@@ -170,7 +170,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		// xAPI statements and LMS clients; Moodle sites a pull may reach
 		// on the internal network (INSIGNE_MOODLE_URLS, comma-separated).
 		Statements: db, MoodleBaseURLs: moodleURLList(e.getenv("INSIGNE_MOODLE_URLS")),
-		Ready: db.Ping, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
+		Ready: db.Ping, DBStats: db.Stats, Log: log, SecureCookies: strings.HasPrefix(base, "https://")})
 	self.handler = handler
 
 	if err := firstRun(ctx, e, svc, authSvc, base); err != nil {
