@@ -67,6 +67,12 @@ func (s *Service) StatusListCredential(ctx context.Context, slug string, n int) 
 	if err != nil {
 		return nil, 0, err
 	}
+	// A signed list is stored only once the list was found to exist:
+	// answer it before asking, since the question counts the issuer's
+	// credentials (it made every verification slower as they grew).
+	if l.Signed != nil && l.SignedVersion == l.Version {
+		return l.Signed, l.Version, nil
+	}
 	if l.Version == 0 {
 		// Never changed: it must at least exist.
 		last, _, err := s.store.StatusUsage(ctx, slug)
@@ -76,9 +82,6 @@ func (s *Service) StatusListCredential(ctx context.Context, slug string, n int) 
 		if n > max(last, 1) {
 			return nil, 0, fmt.Errorf("status list %s/%d: %w", slug, n, ErrNotFound)
 		}
-	}
-	if l.Signed != nil && l.SignedVersion == l.Version {
-		return l.Signed, l.Version, nil
 	}
 	flagged, err := s.store.FlaggedIndexes(ctx, slug, n)
 	if err != nil {
