@@ -115,7 +115,9 @@ func newTestServer(t testing.TB, dsn string, opts ...func(base string, c *api.Co
 	svc := issuing.New(issuing.Config{Store: db, Blobs: store.DiskBlobs{Dir: t.TempDir()}, Sealer: sealer,
 		Canon: canon, BaseURL: srv.URL, Log: log})
 	root := "root-" + rand.Text()
-	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root))
+	// With the session cache, as serve runs, and long enough that a change
+	// that forgets to drop it shows.
+	authSvc := auth.NewService(db, time.Now, auth.WithRootToken(root), auth.WithSessionCache(time.Minute))
 	verifier := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon})
 	comp := completion.New(completion.Config{Store: db, Issuing: svc, Log: log})
 	cfg := api.Config{Verifier: verifier, Issuing: svc, Auth: authSvc, Idempotency: db, Ready: db.Ping, DBStats: db.Stats, Log: log, OAuth: oauth.New(oauth.Config{Store: db}),

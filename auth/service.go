@@ -360,6 +360,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 	if e, ok := s.sessions.get(hash, now); ok {
 		return e.p, e.csrf, nil
 	}
+	gen := s.sessions.generation()
 	sess, u, ms, err := s.st.SessionUser(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", unauthenticated("unknown session")
@@ -377,7 +378,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, cookieValue string) (p *
 		return nil, "", errSuspended
 	}
 	p = principal(u, ms)
-	s.sessions.put(hash, p, sess.CSRF, sess.ExpiresAt, now)
+	s.sessions.put(hash, p, sess.CSRF, sess.ExpiresAt, now, gen)
 	return p, sess.CSRF, nil
 }
 
@@ -388,7 +389,8 @@ func (s *Service) EndSession(ctx context.Context, cookieValue string) error {
 		return nil
 	}
 	hash := HashToken(cookieValue)
-	s.sessions.drop(hash)
+	// Dropped after the store, whatever it answered: see sessionCache.gen.
+	defer s.sessions.drop(hash)
 	if err := s.st.DeleteSession(ctx, hash); err != nil {
 		return fmt.Errorf("auth: end session: %w", err)
 	}

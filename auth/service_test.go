@@ -760,7 +760,7 @@ func TestSessionCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustTrainer(cookie, true)
-	mustTrainer(otherCookie, true) // read again: the first entry is stale by now
+	mustTrainer(otherCookie, true)                                         // read again: the first entry is stale by now
 	st.SetMembership(ctx, Membership{UserID: other.ID, Issuer: "ac-lyon"}) // behind the cache's back
 	if err := s.RemoveMember(ctx, &Principal{Kind: KindRoot, Root: true}, "ac-lyon", u.ID); err != nil {
 		t.Fatal(err)
@@ -808,17 +808,37 @@ func TestSessionCacheBounded(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := &Principal{Kind: KindUser, UserID: "u"}
 	for i := range maxCachedSessions {
-		c.put(fmt.Sprint(i), p, "", now.Add(time.Hour), now)
+		c.put(fmt.Sprint(i), p, "", now.Add(time.Hour), now, c.generation())
 	}
 	later := now.Add(2 * time.Second)
-	c.put("new", p, "", later.Add(time.Hour), later)
+	c.put("new", p, "", later.Add(time.Hour), later, c.generation())
 	if len(c.m) != 1 {
 		t.Errorf("%d entries after the stale ones should have gone, want 1", len(c.m))
 	}
 	for i := range maxCachedSessions {
-		c.put(fmt.Sprint(i), p, "", later.Add(time.Hour), later)
+		c.put(fmt.Sprint(i), p, "", later.Add(time.Hour), later, c.generation())
 	}
 	if len(c.m) > maxCachedSessions {
 		t.Errorf("%d entries, bound %d", len(c.m), maxCachedSessions)
+	}
+}
+
+// A read that began before a sign-out (or a change of roles) on this node
+// cannot put the old principal back after it.
+func TestSessionCacheReadBeforeDrop(t *testing.T) {
+	c := newSessionCache(time.Minute)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &Principal{Kind: KindUser, UserID: "u"}
+	for name, drop := range map[string]func(){"drop": func() { c.drop("h") }, "dropUser": func() { c.dropUser("someone") }} {
+		gen := c.generation() // the request starts reading the store
+		drop()                // sign-out, or roles changed, meanwhile
+		c.put("h", p, "", now.Add(time.Hour), now, gen)
+		if _, ok := c.get("h", now); ok {
+			t.Errorf("%s: a read begun before it was stored after it", name)
+		}
+	}
+	c.put("h", p, "", now.Add(time.Hour), now, c.generation())
+	if _, ok := c.get("h", now); !ok {
+		t.Error("a read begun after the drops was not stored")
 	}
 }

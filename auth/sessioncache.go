@@ -16,7 +16,8 @@ const maxCachedSessions = 100_000
 // sessionCache remembers, for a few seconds, the principal of the sessions
 // this node has just read, so that the requests of one page (the page, its
 // API calls) read the session once. What this node changes (sign-out,
-// memberships, a person deleted through it) drops the entries at once;
+// memberships, a person deleted or erased through it) drops the entries
+// once the store has changed, and no read begun before wins over it;
 // what another node changes is seen here within the TTL. Every
 // signed-in request read the session, its user and memberships before
 // this: about a fifth of a backpack listing's CPU (docs/performance.md).
@@ -25,6 +26,10 @@ type sessionCache struct {
 
 	mu sync.Mutex
 	m  map[string]cachedSession // by session id hash
+	// gen counts drops. A request reads it before it reads the store, and
+	// its put is ignored if anything was dropped since: otherwise a read
+	// that began before a sign-out could store the old principal after it.
+	gen uint64
 }
 
 type cachedSession struct {
@@ -56,12 +61,27 @@ func (c *sessionCache) get(hash string, now time.Time) (cachedSession, bool) {
 	return e, true
 }
 
-func (c *sessionCache) put(hash string, p *Principal, csrf string, expires, now time.Time) {
+// generation returns the count of drops so far, for put.
+func (c *sessionCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put stores what a request read from the store, unless something was
+// dropped since it took gen (from generation, before reading).
+func (c *sessionCache) put(hash string, p *Principal, csrf string, expires, now time.Time, gen uint64) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.m) >= maxCachedSessions {
 		for k, e := range c.m {
 			if !now.Before(e.until) {
@@ -81,6 +101,7 @@ func (c *sessionCache) drop(hash string) {
 	}
 	c.mu.Lock()
 	delete(c.m, hash)
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -93,6 +114,7 @@ func (c *sessionCache) dropUser(userID string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if e.p.UserID == userID {
 			delete(c.m, k)

@@ -30,7 +30,9 @@ type listVerdicts struct {
 }
 
 // listFailure says why the status list (body, parsed as list) cannot be
-// trusted, or "" if its proof holds and binds it to its issuer.
+// trusted, or "" if checkEmbeddedProof finds no failure in it (its
+// warnings, such as a key nothing ties to the issuer, do not refuse a
+// list; that rule is checkEmbeddedProof's, the cache only remembers it).
 func (v *Verifier) listFailure(ctx context.Context, body []byte, list map[string]any) string {
 	key := sha256.Sum256(body)
 	now := time.Now()
