@@ -176,7 +176,6 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		s.fail(w, r, err)
 		return
 	}
-	s.auth.ForgetUser(d.UserID) // their sessions are gone from the store; from memory too
 	removed := map[string]int64{}
 	for k, n := range d.Removed {
 		if n > 0 {

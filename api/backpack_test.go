@@ -115,7 +115,7 @@ func newBPServer(t testing.TB, dsn string, opts ...func(*backpack.Config)) *bpSe
 		}
 		b.BP = backpack.New(bc)
 		c.Backpack, c.OBTokens = b.BP, b.Tokens
-		c.Lifecycle = lifecycle.New(lifecycle.Config{Store: c.Idempotency.(*store.DB), Blobs: b.Removed})
+		c.Lifecycle = lifecycle.New(lifecycle.Config{Store: c.Idempotency.(*store.DB), Blobs: b.Removed, Forget: c.Auth.ForgetUser})
 	})
 	b.testServer = ts
 	ctx := context.Background()

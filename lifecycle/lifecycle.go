@@ -92,6 +92,16 @@ type Config struct {
 	BaseURL      string
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Forget, when set, is told of every account suspended or deleted,
+	// after the store: the node drops what it remembers of its sessions
+	// (auth.Service.ForgetUser).
+	Forget func(userID string)
+}
+
+func (s *Sweeper) forget(userID string) {
+	if s.c.Forget != nil {
+		s.c.Forget(userID)
+	}
 }
 
 // Sweeper runs the lifecycle.
@@ -160,6 +170,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 				return r, err
 			}
 			if ok {
+				s.forget(a.ID)
 				r.Suspended++
 			}
 		}
@@ -189,6 +200,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if err != nil {
 				return r, err
 			}
+			s.forget(a.ID)
 			s.removeEvidence(ctx, d)
 			r.Deleted++
 		}
@@ -253,6 +265,9 @@ func (s *Sweeper) Delete(ctx context.Context, actor, email string) (Deletion, er
 	d, err := s.c.Store.DeletePerson(ctx, email, issuing.AuditEntry{At: now, Actor: actor, Action: "account.erase", Detail: "on request"})
 	if err != nil {
 		return d, err
+	}
+	if d.UserID != "" {
+		s.forget(d.UserID)
 	}
 	s.removeEvidence(ctx, d)
 	s.c.Log.InfoContext(ctx, "person deleted on request", "actor", actor, "user", d.UserID, "evidence", len(d.Evidence))

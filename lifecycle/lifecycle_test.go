@@ -66,7 +66,10 @@ func TestLifecycle(t *testing.T) {
 			dsn := b.DSN(t)
 			it := issuingtest.New(t, dsn, issuingtest.Config{BaseURL: base, Now: clk.Now})
 			db, iss, verifier := it.DB, it.Service, it.Verifier()
-			a := auth.NewService(db, clk.Now)
+			// Sessions long enough to outlive the years the test skips, and
+			// the per-node session cache on, as serve runs: a suspension must
+			// end a session the node remembers.
+			a := auth.NewService(db, clk.Now, auth.WithSessionTTL(10*365*day), auth.WithSessionCache(time.Hour))
 
 			users := map[string]string{}
 			for _, who := range []string{"ana", "ben", "chloe", "root"} {
@@ -117,7 +120,7 @@ func TestLifecycle(t *testing.T) {
 
 			mail := &mailbox{}
 			sw := lifecycle.New(lifecycle.Config{Store: db, Mailer: mail, Now: clk.Now, BaseURL: base,
-				SuspendAfter: 3 * 365 * day, DeleteAfter: 365 * day, Notice: 30 * day})
+				SuspendAfter: 3 * 365 * day, DeleteAfter: 365 * day, Notice: 30 * day, Forget: a.ForgetUser})
 			sweep := func(want lifecycle.Result) {
 				t.Helper()
 				r, err := sw.Sweep(ctx)
@@ -152,6 +155,9 @@ func TestLifecycle(t *testing.T) {
 			clk.Add(20 * day)
 			sweep(lifecycle.Result{})
 			clk.Add(6 * day)
+			if _, _, err := a.SessionPrincipal(ctx, cookie); err != nil {
+				t.Fatalf("Ana's session before her suspension: %v", err) // and now remembered by the node
+			}
 			sweep(lifecycle.Result{Suspended: 1})
 			if _, err := a.UserPrincipal(ctx, users["ana"]); err == nil {
 				t.Fatal("a suspended account still authenticates")

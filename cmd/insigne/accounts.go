@@ -20,8 +20,8 @@ import (
 // INSIGNE_ACCOUNT_NOTICE (30d) and INSIGNE_ACCOUNT_SWEEP (how often serve
 // sweeps, 24h; 0 never), with the notices sent through INSIGNE_SMTP_* or
 // written to the log.
-func newSweeper(e env, st lifecycle.Store, blobs lifecycle.Blobs, base string, log *slog.Logger) (*lifecycle.Sweeper, time.Duration, error) {
-	c := lifecycle.Config{Store: st, Blobs: blobs, BaseURL: base, Log: log}
+func newSweeper(e env, st lifecycle.Store, blobs lifecycle.Blobs, base string, log *slog.Logger, forget func(userID string)) (*lifecycle.Sweeper, time.Duration, error) {
+	c := lifecycle.Config{Store: st, Blobs: blobs, BaseURL: base, Log: log, Forget: forget}
 	every := 24 * time.Hour
 	for _, v := range []struct {
 		name string
@@ -89,7 +89,7 @@ func cmdAccounts(ctx context.Context, args []string, e env) error {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	sw, _, err := newSweeper(e, db, store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, strings.TrimRight(orEnv(e, "INSIGNE_BASE_URL", "http://localhost:8080"), "/"), log)
+	sw, _, err := newSweeper(e, db, store.DiskBlobs{Dir: filepath.Join(*dataDir, "evidence")}, strings.TrimRight(orEnv(e, "INSIGNE_BASE_URL", "http://localhost:8080"), "/"), log, nil)
 	if err != nil {
 		return err
 	}

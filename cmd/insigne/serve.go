@@ -160,7 +160,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	sweeper, sweepEvery, err := newSweeper(e, db, blobs, base, log)
+	sweeper, sweepEvery, err := newSweeper(e, db, blobs, base, log, authSvc.ForgetUser)
 	if err != nil {
 		return err
 	}
