@@ -495,7 +495,6 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request, user string) {
 		s.failBackpack(w, r, err)
 		return
 	}
-	s.auth.ForgetUser(user) // their sessions left the store; from this node's memory too
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	w.WriteHeader(http.StatusNoContent)
 }

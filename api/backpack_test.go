@@ -109,7 +109,7 @@ func newBPServer(t testing.TB, dsn string, opts ...func(*backpack.Config)) *bpSe
 		bc := backpack.Config{Store: c.Idempotency.(*store.DB), Verifier: v,
 			Fetcher: fetch.New(fetch.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
 			Mailer:  &backpack.SMTP{Addr: b.Mail.Addr, From: "insigne@localhost"}, Issuing: c.Issuing,
-			PlatformIssuer: "plateforme", BaseURL: base}
+			PlatformIssuer: "plateforme", BaseURL: base, Forget: c.Auth.ForgetUser}
 		for _, o := range opts {
 			o(&bc)
 		}

@@ -61,7 +61,7 @@ func withPages(t *testing.T) func(base string, c *api.Config) {
 		v := badges.NewVerifier(badges.VerifierConfig{Schemas: schemas, Canon: canon, Docs: selfDocs{base},
 			Extractors: []badges.Extractor{attest.Extractor{}}})
 		c.Verifier = v
-		c.Backpack = backpack.New(backpack.Config{Store: db, Verifier: v, Issuing: c.Issuing, PlatformIssuer: "plateforme", BaseURL: base})
+		c.Backpack = backpack.New(backpack.Config{Store: db, Verifier: v, Issuing: c.Issuing, PlatformIssuer: "plateforme", BaseURL: base, Forget: c.Auth.ForgetUser})
 		fw, err := competency.Official()
 		if err != nil {
 			t.Fatal(err)

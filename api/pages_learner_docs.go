@@ -199,7 +199,6 @@ func (s *Server) eraseSubmit(pr *pageReq) {
 		s.pageFail(pr, err)
 		return
 	}
-	s.auth.ForgetUser(pr.p.UserID) // their sessions left the store; from this node's memory too
 	http.SetCookie(pr.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	// The session is gone: the answer is a page for nobody in particular.
 	pr.p, pr.csrf = nil, ""

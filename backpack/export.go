@@ -354,7 +354,13 @@ func (s *Service) Erase(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.EraseLearner(ctx, userID, emails)
+	if err := s.store.EraseLearner(ctx, userID, emails); err != nil {
+		return err
+	}
+	if s.forget != nil {
+		s.forget(userID)
+	}
+	return nil
 }
 
 // Notify e-mails the recipients of credentials that landed since the last

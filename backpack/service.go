@@ -35,6 +35,10 @@ type Config struct {
 	// MaxImported caps the credentials a learner may import (default
 	// DefaultMaxImported), each up to MaxImport bytes.
 	MaxImported int
+	// Forget, when set, is told of every learner erased, after the store:
+	// the node drops what it remembers of their sessions
+	// (auth.Service.ForgetUser).
+	Forget func(userID string)
 }
 
 // DefaultMaxImported is the default of Config.MaxImported.
@@ -53,12 +57,13 @@ type Service struct {
 	log      *slog.Logger
 	reverify time.Duration
 	maxItems int
+	forget   func(userID string)
 }
 
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, verifier: c.Verifier, fetcher: c.Fetcher, mailer: c.Mailer, iss: c.Issuing,
-		platform: c.PlatformIssuer, base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, reverify: c.ReverifyEvery, maxItems: c.MaxImported}
+		platform: c.PlatformIssuer, base: strings.TrimRight(c.BaseURL, "/"), now: c.Now, log: c.Log, reverify: c.ReverifyEvery, maxItems: c.MaxImported, forget: c.Forget}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -20,10 +20,10 @@ const maxListVerdicts = 4096
 
 // listVerdicts remembers the status lists whose proof held, by the SHA-256
 // of the list's bytes. Failures are not kept: they may come from a key
-// document that could not be fetched this time. Every verification of an issuer's
-// credentials reads the same list, and checking its proof is a second
-// canonicalization and a key resolution per verification (about a third
-// of a verification's CPU, docs/performance.md).
+// document that could not be fetched this time. Every verification of an
+// issuer's credentials reads the same list, and checking its proof is a
+// second canonicalization and a key resolution per verification (about a
+// third of a verification's CPU, docs/performance.md).
 type listVerdicts struct {
 	mu sync.Mutex
 	m  map[[sha256.Size]byte]time.Time // trusted until

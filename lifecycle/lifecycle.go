@@ -98,15 +98,15 @@ type Config struct {
 	Forget func(userID string)
 }
 
+// Sweeper runs the lifecycle.
+type Sweeper struct {
+	c Config
+}
+
 func (s *Sweeper) forget(userID string) {
 	if s.c.Forget != nil {
 		s.c.Forget(userID)
 	}
-}
-
-// Sweeper runs the lifecycle.
-type Sweeper struct {
-	c Config
 }
 
 const year = 365 * 24 * time.Hour
@@ -266,9 +266,7 @@ func (s *Sweeper) Delete(ctx context.Context, actor, email string) (Deletion, er
 	if err != nil {
 		return d, err
 	}
-	if d.UserID != "" {
-		s.forget(d.UserID)
-	}
+	s.forget(d.UserID)
 	s.removeEvidence(ctx, d)
 	s.c.Log.InfoContext(ctx, "person deleted on request", "actor", actor, "user", d.UserID, "evidence", len(d.Evidence))
 	return d, nil

@@ -149,7 +149,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	bp, bpEvery, err := newBackpack(e, db, v, svc, base, log)
+	bp, bpEvery, err := newBackpack(e, db, v, svc, base, log, authSvc.ForgetUser)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 // INSIGNE_BACKPACK_INTERVAL (default 1m) that re-verifies imports older
 // than INSIGNE_REVERIFY_AFTER (default 24h) and sends notifications.
 // INSIGNE_BACKPACK_MAX_IMPORTED caps each learner's imports (default 5000).
-func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, base string, log *slog.Logger) (*backpack.Service, time.Duration, error) {
+func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, base string, log *slog.Logger, forget func(userID string)) (*backpack.Service, time.Duration, error) {
 	every, after := time.Minute, 24*time.Hour
 	for _, d := range []struct {
 		name string
@@ -285,7 +285,7 @@ func newBackpack(e env, db *store.DB, v *badges.Verifier, svc *issuing.Service, 
 	}
 	f := fetch.New(fetch.Options{AllowPrivate: e.getenv("INSIGNE_FETCH_ALLOW_PRIVATE") == "1"})
 	return backpack.New(backpack.Config{Store: db, Verifier: v, Fetcher: f, Mailer: mailer, Issuing: svc,
-		PlatformIssuer: orEnv(e, "INSIGNE_PLATFORM_ISSUER", "demo"), BaseURL: base, Log: log, ReverifyEvery: after, MaxImported: maxImported}), every, nil
+		PlatformIssuer: orEnv(e, "INSIGNE_PLATFORM_ISSUER", "demo"), BaseURL: base, Log: log, ReverifyEvery: after, MaxImported: maxImported, Forget: forget}), every, nil
 }
 
 // loadKEK reads INSIGNE_KEK, or the key file of the data directory
