@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,9 +50,16 @@ func (d Dialect) String() string {
 type DB struct {
 	db      *sql.DB
 	dialect Dialect
-	// rebound holds queries already rewritten for PostgreSQL.
-	rebound map[string]string
+	// rebound holds queries already rewritten for PostgreSQL (query →
+	// rewritten), so that the hot reads do not rebuild their text on every
+	// call; reboundN bounds it, as a few queries are built at run time.
+	rebound  sync.Map
+	reboundN atomic.Int64
 }
+
+// maxRebound is the number of rewritten queries kept; the service has a
+// few hundred distinct ones.
+const maxRebound = 4096
 
 // Option changes how Open connects.
 type Option func(*options)
@@ -110,7 +119,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d, err)
 	}
-	s := &DB{db: db, dialect: d, rebound: map[string]string{}}
+	s := &DB{db: db, dialect: d}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d, err)
@@ -243,18 +252,33 @@ func (s *DB) q(query string) string {
 	if s.dialect != Postgres {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
 	}
-	return b.String()
+	out := rebind(query)
+	if s.reboundN.Add(1) <= maxRebound {
+		s.rebound.Store(query, out)
+	}
+	return out
+}
+
+// rebind numbers the ? placeholders of query: $1, $2…
+func rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for {
+		i := strings.IndexByte(query, '?')
+		if i < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		n++
+		b.WriteString(query[:i])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+		query = query[i+1:]
+	}
 }
 
 // tx runs fn in a transaction, committed when fn returns nil.
