@@ -195,11 +195,24 @@ func New(c Config) http.Handler {
 	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/verify", s.verify).Methods(http.MethodPost)
+	// gorilla/mux tries the routes one by one in the order they were
+	// registered, a regular expression each: the busiest (public documents
+	// that verifiers fetch, the learner's backpack, xAPI statements) come
+	// first. No two groups match the same path, so the order changes
+	// nothing else.
+	if s.iss != nil && s.auth != nil {
+		s.publicRoutes(r)
+	}
+	if s.backpack != nil && s.auth != nil {
+		s.backpackRoutes(r)
+	}
+	if s.iss != nil && s.auth != nil && s.xapi != nil {
+		s.xapiRoutes(r)
+	}
 	if s.cases != nil || s.comp != nil {
 		s.caseRoutes(r)
 	}
 	if s.iss != nil && s.auth != nil {
-		s.publicRoutes(r)
 		s.apiRoutes(r)
 		s.signInRoutes(r)
 		if s.web != nil {
@@ -214,15 +227,9 @@ func New(c Config) http.Handler {
 		if s.lifecycle != nil {
 			s.peopleRoutes(r)
 		}
-		if s.xapi != nil {
-			s.xapiRoutes(r)
-		}
 	}
 	if c.OAuth != nil && s.auth != nil {
 		s.oauthRoutes(r, c)
-	}
-	if s.backpack != nil && s.auth != nil {
-		s.backpackRoutes(r)
 	}
 	if s.att != nil && s.iss != nil && s.auth != nil {
 		s.attestRoutes(r)
