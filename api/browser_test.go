@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	stdpng "image/png"
 	"net/url"
 	"os"
 	"os/exec"
@@ -29,8 +31,9 @@ import (
 
 // The browser tests drive Debian's Chromium through the pages of the
 // whole service: every page is checked with axe-core (from npm, pinned in
-// web/axe) in French and in English, and photographed into
-// docs/screenshots.
+// web/axe) in French and in English, and photographed: into
+// docs/screenshots when INSIGNE_UPDATE_SCREENSHOTS=1, else into a
+// temporary directory, so that a test run leaves the tree as it was.
 
 const axePath = "../web/axe/node_modules/axe-core/axe.min.js"
 
@@ -151,10 +154,17 @@ func (b *browser) screenshot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-		b.t.Fatal(err)
+	if cfg, err := stdpng.DecodeConfig(bytes.NewReader(png)); err != nil || cfg.Width < 300 || cfg.Height < 200 {
+		b.t.Fatalf("screenshot %s: not a page-sized PNG (%v, %dx%d)", name, err, cfg.Width, cfg.Height)
 	}
-	if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+	dir := b.t.TempDir()
+	if os.Getenv("INSIGNE_UPDATE_SCREENSHOTS") == "1" {
+		dir = screenshotDir
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
