@@ -124,10 +124,20 @@ func summarize(scenario string, c config, samples []sample, sent, dropped [numOp
 		allDropped += dropped[op]
 	}
 	res.opStats = *statsOf(samples, func(sample) bool { return true }, allSent, allDropped, elapsed)
-	if scenario == "mixed" {
+	// A scenario of several operations (mixed, full) is reported per
+	// operation too: each has its own target.
+	kinds := 0
+	for op := range numOps {
+		if sent[op] > 0 {
+			kinds++
+		}
+	}
+	if kinds > 1 {
 		res.ByOperation = map[string]*opStats{}
 		for op := range numOps {
-			res.ByOperation[opNames[op]] = statsOf(samples, func(s sample) bool { return int(s.op) == op }, sent[op], dropped[op], elapsed)
+			if sent[op] > 0 {
+				res.ByOperation[opNames[op]] = statsOf(samples, func(s sample) bool { return int(s.op) == op }, sent[op], dropped[op], elapsed)
+			}
 		}
 	}
 	return res
@@ -158,7 +168,10 @@ func (r *result) print(w io.Writer) {
 	if r.ByOperation != nil {
 		for op := range numOps {
 			o := r.ByOperation[opNames[op]]
-			fmt.Fprintf(w, "  %-6s   sent %5d  2xx %5d  errors %4d  %7.1f/s  p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  %s\n",
+			if o == nil {
+				continue
+			}
+			fmt.Fprintf(w, "  %-8s sent %5d  2xx %5d  errors %4d  %7.1f/s  p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  %s\n",
 				opNames[op], o.Sent, o.OK, o.Errors, o.Throughput, o.Latency.P50, o.Latency.P90, o.Latency.P99, o.Latency.Max, o.statusLine())
 		}
 	}
