@@ -39,6 +39,14 @@ func TestQCacheBounded(t *testing.T) {
 	if n != maxRebound {
 		t.Errorf("cache holds %d queries, want its bound %d", n, maxRebound)
 	}
+	long := "SELECT 1 FROM t WHERE a IN (" + strings.Repeat("?,", maxReboundLen) + "?)"
+	fresh := &DB{dialect: Postgres}
+	if got := fresh.q(long); !strings.HasSuffix(got, fmt.Sprintf("$%d)", maxReboundLen+1)) {
+		t.Errorf("long query rewritten wrong: …%s", got[len(got)-20:])
+	}
+	if _, kept := fresh.rebound.Load(long); kept {
+		t.Error("a batch statement longer than maxReboundLen was kept")
+	}
 	lite := &DB{dialect: SQLite}
 	if got := lite.q("a = ?"); got != "a = ?" {
 		t.Errorf("SQLite query rewritten: %q", got)

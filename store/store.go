@@ -50,16 +50,21 @@ func (d Dialect) String() string {
 type DB struct {
 	db      *sql.DB
 	dialect Dialect
-	// rebound holds queries already rewritten for PostgreSQL (query →
-	// rewritten), so that the hot reads do not rebuild their text on every
-	// call; reboundN bounds it, as a few queries are built at run time.
+	// rebound holds short queries already rewritten for PostgreSQL (query
+	// → rewritten), so that the hot reads do not rebuild their text on
+	// every call; reboundN counts its entries.
 	rebound  sync.Map
 	reboundN atomic.Int64
 }
 
-// maxRebound is the number of rewritten queries kept; the service has a
-// few hundred distinct ones.
-const maxRebound = 4096
+// The rewritten queries kept: at most maxRebound, each at most
+// maxReboundLen bytes. Batch statements (IN lists, multi-row inserts) have
+// one text per batch size and are long; their rewrite costs nothing next to
+// their round trip, so they are not kept.
+const (
+	maxRebound    = 4096
+	maxReboundLen = 1024
+)
 
 // Option changes how Open connects.
 type Option func(*options)
@@ -256,8 +261,10 @@ func (s *DB) q(query string) string {
 		return v.(string)
 	}
 	out := rebind(query)
-	if s.reboundN.Add(1) <= maxRebound {
-		s.rebound.Store(query, out)
+	if len(query) <= maxReboundLen && s.reboundN.Load() < maxRebound {
+		if _, loaded := s.rebound.LoadOrStore(query, out); !loaded {
+			s.reboundN.Add(1)
+		}
 	}
 	return out
 }
