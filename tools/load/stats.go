@@ -60,7 +60,7 @@ type result struct {
 	// someone else.
 	MachineCPUCores float64 `json:"machine_cpu_cores,omitempty"`
 	opStats
-	ByOperation map[string]*opStats `json:"by_operation,omitempty"` // mixed only
+	ByOperation map[string]*opStats `json:"by_operation,omitempty"` // scenarios of several operations
 	Server      *serverStats        `json:"server,omitempty"`
 }
 
@@ -128,14 +128,14 @@ func summarize(scenario string, c config, samples []sample, sent, dropped [numOp
 	// operation too: each has its own target.
 	kinds := 0
 	for op := range numOps {
-		if sent[op] > 0 {
+		if sent[op]+dropped[op] > 0 {
 			kinds++
 		}
 	}
 	if kinds > 1 {
 		res.ByOperation = map[string]*opStats{}
 		for op := range numOps {
-			if sent[op] > 0 {
+			if sent[op]+dropped[op] > 0 {
 				res.ByOperation[opNames[op]] = statsOf(samples, func(s sample) bool { return int(s.op) == op }, sent[op], dropped[op], elapsed)
 			}
 		}
