@@ -31,9 +31,9 @@ import (
 
 // The browser tests drive Debian's Chromium through the pages of the
 // whole service: every page is checked with axe-core (from npm, pinned in
-// web/axe) in French and in English, and photographed: into
-// docs/screenshots when INSIGNE_UPDATE_SCREENSHOTS=1, else into a
-// temporary directory, so that a test run leaves the tree as it was.
+// web/axe) in French and in English, and photographed; the pictures are
+// written into docs/screenshots only when INSIGNE_UPDATE_SCREENSHOTS=1, so
+// that a test run leaves the tree as it was.
 
 const axePath = "../web/axe/node_modules/axe-core/axe.min.js"
 
@@ -157,14 +157,13 @@ func (b *browser) screenshot(name string) {
 	if cfg, err := stdpng.DecodeConfig(bytes.NewReader(png)); err != nil || cfg.Width < 300 || cfg.Height < 200 {
 		b.t.Fatalf("screenshot %s: not a page-sized PNG (%v, %dx%d)", name, err, cfg.Width, cfg.Height)
 	}
-	dir := b.t.TempDir()
-	if os.Getenv("INSIGNE_UPDATE_SCREENSHOTS") == "1" {
-		dir = screenshotDir
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			b.t.Fatal(err)
-		}
+	if os.Getenv("INSIGNE_UPDATE_SCREENSHOTS") != "1" {
+		return
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
