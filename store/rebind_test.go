@@ -14,7 +14,7 @@ func TestRebind(t *testing.T) {
 		"a = ? AND b = ?":                        "a = $1 AND b = $2",
 		"IN (" + strings.Repeat("?,", 10) + "?)": "IN ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
 	} {
-		if got := rebind(in); got != want {
+		if got, _ := rebind(in); got != want {
 			t.Errorf("rebind(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -39,13 +39,13 @@ func TestQCacheBounded(t *testing.T) {
 	if n != maxRebound {
 		t.Errorf("cache holds %d queries, want its bound %d", n, maxRebound)
 	}
-	long := "SELECT 1 FROM t WHERE a IN (" + strings.Repeat("?,", maxReboundLen) + "?)"
+	long := "SELECT 1 FROM t WHERE a IN (" + strings.Repeat("?,", maxReboundArgs) + "?)"
 	fresh := &DB{dialect: Postgres}
-	if got := fresh.q(long); !strings.HasSuffix(got, fmt.Sprintf("$%d)", maxReboundLen+1)) {
+	if got := fresh.q(long); !strings.HasSuffix(got, fmt.Sprintf("$%d)", maxReboundArgs+1)) {
 		t.Errorf("long query rewritten wrong: …%s", got[len(got)-20:])
 	}
 	if _, kept := fresh.rebound.Load(long); kept {
-		t.Error("a batch statement longer than maxReboundLen was kept")
+		t.Error("a batch statement of more than maxReboundArgs placeholders was kept")
 	}
 	lite := &DB{dialect: SQLite}
 	if got := lite.q("a = ?"); got != "a = ?" {

@@ -57,13 +57,13 @@ type DB struct {
 	reboundN atomic.Int64
 }
 
-// The rewritten queries kept: at most maxRebound, each at most
-// maxReboundLen bytes. Batch statements (IN lists, multi-row inserts) have
-// one text per batch size and are long; their rewrite costs nothing next to
-// their round trip, so they are not kept.
+// The rewritten queries kept: at most maxRebound, each with at most
+// maxReboundArgs placeholders. Batch statements (IN lists, multi-row
+// inserts) have one text per batch size, kilobytes long; their rewrite
+// costs nothing next to their round trip, so they are not kept.
 const (
-	maxRebound    = 4096
-	maxReboundLen = 1024
+	maxRebound     = 4096
+	maxReboundArgs = 32
 )
 
 // Option changes how Open connects.
@@ -260,8 +260,8 @@ func (s *DB) q(query string) string {
 	if v, ok := s.rebound.Load(query); ok {
 		return v.(string)
 	}
-	out := rebind(query)
-	if len(query) <= maxReboundLen && s.reboundN.Load() < maxRebound {
+	out, n := rebind(query)
+	if n <= maxReboundArgs && s.reboundN.Load() < maxRebound {
 		if _, loaded := s.rebound.LoadOrStore(query, out); !loaded {
 			s.reboundN.Add(1)
 		}
@@ -269,8 +269,9 @@ func (s *DB) q(query string) string {
 	return out
 }
 
-// rebind numbers the ? placeholders of query: $1, $2…
-func rebind(query string) string {
+// rebind numbers the ? placeholders of query ($1, $2…) and says how many
+// there are.
+func rebind(query string) (string, int) {
 	var b strings.Builder
 	b.Grow(len(query) + 16)
 	n := 0
@@ -278,7 +279,7 @@ func rebind(query string) string {
 		i := strings.IndexByte(query, '?')
 		if i < 0 {
 			b.WriteString(query)
-			return b.String()
+			return b.String(), n
 		}
 		n++
 		b.WriteString(query[:i])
