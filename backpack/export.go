@@ -357,9 +357,7 @@ func (s *Service) Erase(ctx context.Context, userID string) error {
 	if err := s.store.EraseLearner(ctx, userID, emails); err != nil {
 		return err
 	}
-	if s.forget != nil {
-		s.forget(userID)
-	}
+	s.forget(userID)
 	return nil
 }
 

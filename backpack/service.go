@@ -70,6 +70,9 @@ func New(c Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.forget == nil {
+		s.forget = func(string) {}
+	}
 	if s.maxItems <= 0 {
 		s.maxItems = DefaultMaxImported
 	}

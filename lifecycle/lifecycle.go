@@ -103,12 +103,6 @@ type Sweeper struct {
 	c Config
 }
 
-func (s *Sweeper) forget(userID string) {
-	if s.c.Forget != nil {
-		s.c.Forget(userID)
-	}
-}
-
 const year = 365 * 24 * time.Hour
 
 // New returns a Sweeper with the defaults filled in.
@@ -127,6 +121,9 @@ func New(c Config) *Sweeper {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Forget == nil {
+		c.Forget = func(string) {}
 	}
 	return &Sweeper{c: c}
 }
@@ -170,7 +167,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 				return r, err
 			}
 			if ok {
-				s.forget(a.ID)
+				s.c.Forget(a.ID)
 				r.Suspended++
 			}
 		}
@@ -200,7 +197,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Result, error) {
 			if err != nil {
 				return r, err
 			}
-			s.forget(a.ID)
+			s.c.Forget(a.ID)
 			s.removeEvidence(ctx, d)
 			r.Deleted++
 		}
@@ -266,7 +263,7 @@ func (s *Sweeper) Delete(ctx context.Context, actor, email string) (Deletion, er
 	if err != nil {
 		return d, err
 	}
-	s.forget(d.UserID)
+	s.c.Forget(d.UserID)
 	s.removeEvidence(ctx, d)
 	s.c.Log.InfoContext(ctx, "person deleted on request", "actor", actor, "user", d.UserID, "evidence", len(d.Evidence))
 	return d, nil
